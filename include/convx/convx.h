@@ -1,0 +1,322 @@
+/*
+ * convx — convolutions with a stable C ABI in the style of cuDNN's legacy API.
+ *
+ * One header, C99, no CUDA header needed. Every function returns a convxStatus_t;
+ * on failure the detail (naming the offending argument) is kept per thread and read
+ * with convxGetLastErrorString.
+ *
+ * Conventions (as in cuDNN):
+ *  - sizes, pads, strides and dilations are int; dilation 1 means none;
+ *  - tensor dims are given N, C, spatial... whatever the memory format;
+ *  - a forward filter is K x (C/groups) x spatial... (format NCHW) or
+ *    K x spatial... x (C/groups) (format NHWC); Nd filter dims are always K, C/groups, spatial...;
+ *  - alpha/beta are host pointers to float (double for double tensors):
+ *    out = alpha * result + beta * out; with beta == 0 the output is never read.
+ *  - tensors are named by role: x, w, y for forward; dx, dy, dw for the backward directions.
+ */
+#ifndef CONVX_CONVX_H
+#define CONVX_CONVX_H
+
+#include <stddef.h>
+
+#include "convx/convx_export.h"
+#include "convx/convx_version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    CONVX_STATUS_SUCCESS = 0,
+
+    CONVX_STATUS_NOT_INITIALIZED = 1001,
+
+    CONVX_STATUS_BAD_PARAM = 2000,
+    CONVX_STATUS_BAD_PARAM_NULL_POINTER = 2002,
+    CONVX_STATUS_BAD_PARAM_MISALIGNED_POINTER = 2003,
+    CONVX_STATUS_BAD_PARAM_OUT_OF_BOUND = 2005,          /* negative, zero or overflowing size */
+    CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE = 2006,
+    CONVX_STATUS_BAD_PARAM_SHAPE_MISMATCH = 2008,
+    CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR = 2012,    /* destroyed, never created or never set */
+
+    CONVX_STATUS_NOT_SUPPORTED = 3000,
+    CONVX_STATUS_NOT_SUPPORTED_ALGORITHM = 3001,         /* the requested algorithm does not apply */
+    CONVX_STATUS_NOT_SUPPORTED_SHAPE = 3002,
+    CONVX_STATUS_NOT_SUPPORTED_DATA_TYPE = 3003,
+    CONVX_STATUS_NOT_SUPPORTED_LAYOUT = 3004,
+    CONVX_STATUS_NOT_SUPPORTED_BACKEND = 3008,           /* e.g. no CUDA driver or device */
+
+    CONVX_STATUS_INTERNAL_ERROR = 4000,
+    CONVX_STATUS_ALLOC_FAILED = 4003,
+    CONVX_STATUS_DEVICE_ALLOC_FAILED = 4004,
+
+    CONVX_STATUS_EXECUTION_FAILED = 5000,
+    CONVX_STATUS_EXECUTION_FAILED_CUDART = 5003
+} convxStatus_t;
+
+/* Category of a status: its value rounded down to the thousand (cuDNN 9 style). */
+#define CONVX_STATUS_CATEGORY(s) (((int)(s) / 1000) * 1000)
+
+/* Static text for a status code; never NULL. */
+CONVX_API const char* convxGetErrorString(convxStatus_t status);
+
+/* Copies the last failure message of the calling thread into message (truncated, always
+ * NUL-terminated when max_size > 0). Each failing call replaces it; a successful call leaves it. */
+CONVX_API void convxGetLastErrorString(char* message, size_t max_size);
+
+/* CONVX_VERSION of the library actually loaded (major*10000 + minor*100 + patch). */
+CONVX_API size_t convxGetVersion(void);
+
+/* ---------------------------------------------------------------- enums */
+
+typedef enum { CONVX_BACKEND_CUDA = 0, CONVX_BACKEND_CPU = 1 } convxBackend_t;
+
+typedef enum { CONVX_TENSOR_NCHW = 0, CONVX_TENSOR_NHWC = 1 } convxTensorFormat_t;
+
+typedef enum {
+    CONVX_DATA_FLOAT = 0,
+    CONVX_DATA_DOUBLE = 1,
+    CONVX_DATA_HALF = 2,
+    CONVX_DATA_BFLOAT16 = 9
+} convxDataType_t;
+
+typedef enum { CONVX_CONVOLUTION = 0, CONVX_CROSS_CORRELATION = 1 } convxConvolutionMode_t;
+
+typedef enum {
+    CONVX_DEFAULT_MATH = 0,
+    CONVX_TENSOR_OP_MATH = 1,
+    CONVX_TENSOR_OP_MATH_ALLOW_CONVERSION = 2,
+    CONVX_FMA_MATH = 3
+} convxMathType_t;
+
+typedef enum { CONVX_NON_DETERMINISTIC = 0, CONVX_DETERMINISTIC = 1 } convxDeterminism_t;
+
+/* Algorithm ids are stable and never reused; new ones are appended. */
+typedef enum {
+    CONVX_ALGO_AUTO = 0,
+    CONVX_ALGO_REFERENCE = 1,
+    CONVX_ALGO_DIRECT_COALESCED = 2,
+    CONVX_ALGO_FILTER_TRIM = 3,
+    CONVX_ALGO_KERNEL_SPLIT = 4,
+    CONVX_ALGO_SPLIT_K = 5,
+    CONVX_ALGO_DILATION_SPLIT = 6,
+    CONVX_ALGO_DEPTHWISE = 7,
+    CONVX_ALGO_GCONV = 8,
+    CONVX_ALGO_CUDNN = 9
+} convxConvAlgo_t;
+
+#define CONVX_ALGO_COUNT 10
+
+/* Largest tensor rank (N, C + 3 spatial dims) and spatial rank. */
+#define CONVX_DIM_MAX 5
+#define CONVX_SPATIAL_DIM_MAX 3
+
+/* ---------------------------------------------------------------- objects */
+
+typedef struct convxContext* convxHandle_t;
+typedef struct convxTensorStruct* convxTensorDescriptor_t;
+typedef struct convxFilterStruct* convxFilterDescriptor_t;
+typedef struct convxConvolutionStruct* convxConvolutionDescriptor_t;
+
+/* One entry of an algorithm ranking (Get*) or timing (Find*). time is in ms, -1 when not timed. */
+typedef struct {
+    convxConvAlgo_t algo;
+    convxStatus_t status;
+    float time;
+    size_t memory;
+    convxDeterminism_t determinism;
+    convxMathType_t mathType;
+    int reserved[3];
+} convxAlgoPerf_t;
+
+/* ---------------------------------------------------------------- handle */
+
+/* A handle on the CUDA backend, current device. Without a CUDA driver or device:
+ * CONVX_STATUS_NOT_SUPPORTED_BACKEND. */
+CONVX_API convxStatus_t convxCreate(convxHandle_t* handle);
+CONVX_API convxStatus_t convxCreateWithBackend(convxHandle_t* handle, convxBackend_t backend);
+CONVX_API convxStatus_t convxDestroy(convxHandle_t handle);
+CONVX_API convxStatus_t convxGetBackend(convxHandle_t handle, convxBackend_t* backend);
+/* stream is a cudaStream_t; a CPU handle accepts only NULL. */
+CONVX_API convxStatus_t convxSetStream(convxHandle_t handle, void* stream);
+CONVX_API convxStatus_t convxGetStream(convxHandle_t handle, void** stream);
+/* Threads for CPU kernels; 0 = the OpenMP default. */
+CONVX_API convxStatus_t convxSetNumThreads(convxHandle_t handle, int num_threads);
+CONVX_API convxStatus_t convxGetNumThreads(convxHandle_t handle, int* num_threads);
+
+/* ---------------------------------------------------------------- tensors */
+
+CONVX_API convxStatus_t convxCreateTensorDescriptor(convxTensorDescriptor_t* desc);
+CONVX_API convxStatus_t convxDestroyTensorDescriptor(convxTensorDescriptor_t desc);
+CONVX_API convxStatus_t convxSetTensor4dDescriptor(convxTensorDescriptor_t desc, convxTensorFormat_t format,
+                                                   convxDataType_t dtype, int n, int c, int h, int w);
+CONVX_API convxStatus_t convxSetTensor4dDescriptorEx(convxTensorDescriptor_t desc, convxDataType_t dtype, int n,
+                                                     int c, int h, int w, int n_stride, int c_stride, int h_stride,
+                                                     int w_stride);
+CONVX_API convxStatus_t convxGetTensor4dDescriptor(convxTensorDescriptor_t desc, convxDataType_t* dtype, int* n,
+                                                   int* c, int* h, int* w, int* n_stride, int* c_stride,
+                                                   int* h_stride, int* w_stride);
+/* nb_dims 3..5: N, C, then 1 to 3 spatial dims, with explicit strides (in elements). */
+CONVX_API convxStatus_t convxSetTensorNdDescriptor(convxTensorDescriptor_t desc, convxDataType_t dtype, int nb_dims,
+                                                   const int dims[], const int strides[]);
+/* nb_dims 3..5, packed in the given format (channels first or last). */
+CONVX_API convxStatus_t convxSetTensorNdDescriptorEx(convxTensorDescriptor_t desc, convxTensorFormat_t format,
+                                                     convxDataType_t dtype, int nb_dims, const int dims[]);
+CONVX_API convxStatus_t convxGetTensorNdDescriptor(convxTensorDescriptor_t desc, int nb_dims_requested,
+                                                   convxDataType_t* dtype, int* nb_dims, int dims[], int strides[]);
+/* Bytes a tensor of this descriptor spans (largest offset + 1, times the element size). */
+CONVX_API convxStatus_t convxGetTensorSizeInBytes(convxTensorDescriptor_t desc, size_t* size);
+
+/* ---------------------------------------------------------------- filters */
+
+CONVX_API convxStatus_t convxCreateFilterDescriptor(convxFilterDescriptor_t* desc);
+CONVX_API convxStatus_t convxDestroyFilterDescriptor(convxFilterDescriptor_t desc);
+CONVX_API convxStatus_t convxSetFilter4dDescriptor(convxFilterDescriptor_t desc, convxDataType_t dtype,
+                                                   convxTensorFormat_t format, int k, int c, int r, int s);
+CONVX_API convxStatus_t convxGetFilter4dDescriptor(convxFilterDescriptor_t desc, convxDataType_t* dtype,
+                                                   convxTensorFormat_t* format, int* k, int* c, int* r, int* s);
+/* nb_dims 3..5: K, C/groups, then 1 to 3 spatial dims, whatever the format. */
+CONVX_API convxStatus_t convxSetFilterNdDescriptor(convxFilterDescriptor_t desc, convxDataType_t dtype,
+                                                   convxTensorFormat_t format, int nb_dims, const int dims[]);
+CONVX_API convxStatus_t convxGetFilterNdDescriptor(convxFilterDescriptor_t desc, int nb_dims_requested,
+                                                   convxDataType_t* dtype, convxTensorFormat_t* format,
+                                                   int* nb_dims, int dims[]);
+CONVX_API convxStatus_t convxGetFilterSizeInBytes(convxFilterDescriptor_t desc, size_t* size);
+
+/* ---------------------------------------------------------------- convolutions */
+
+CONVX_API convxStatus_t convxCreateConvolutionDescriptor(convxConvolutionDescriptor_t* desc);
+CONVX_API convxStatus_t convxDestroyConvolutionDescriptor(convxConvolutionDescriptor_t desc);
+/* compute_type: the accumulation type (FLOAT for float/half/bfloat16 data, DOUBLE for double). */
+CONVX_API convxStatus_t convxSetConvolution2dDescriptor(convxConvolutionDescriptor_t desc, int pad_h, int pad_w,
+                                                        int u, int v, int dilation_h, int dilation_w,
+                                                        convxConvolutionMode_t mode, convxDataType_t compute_type);
+CONVX_API convxStatus_t convxGetConvolution2dDescriptor(convxConvolutionDescriptor_t desc, int* pad_h, int* pad_w,
+                                                        int* u, int* v, int* dilation_h, int* dilation_w,
+                                                        convxConvolutionMode_t* mode, convxDataType_t* compute_type);
+/* array_length 1..3 spatial dims (1-D, 2-D, 3-D convolutions). */
+CONVX_API convxStatus_t convxSetConvolutionNdDescriptor(convxConvolutionDescriptor_t desc, int array_length,
+                                                        const int pads[], const int strides[],
+                                                        const int dilations[], convxConvolutionMode_t mode,
+                                                        convxDataType_t compute_type);
+CONVX_API convxStatus_t convxGetConvolutionNdDescriptor(convxConvolutionDescriptor_t desc,
+                                                        int array_length_requested, int* array_length, int pads[],
+                                                        int strides[], int dilations[],
+                                                        convxConvolutionMode_t* mode,
+                                                        convxDataType_t* compute_type);
+CONVX_API convxStatus_t convxSetConvolutionGroupCount(convxConvolutionDescriptor_t desc, int group_count);
+CONVX_API convxStatus_t convxGetConvolutionGroupCount(convxConvolutionDescriptor_t desc, int* group_count);
+CONVX_API convxStatus_t convxSetConvolutionMathType(convxConvolutionDescriptor_t desc, convxMathType_t math_type);
+CONVX_API convxStatus_t convxGetConvolutionMathType(convxConvolutionDescriptor_t desc, convxMathType_t* math_type);
+
+/* out = 1 + (in + 2*pad - ((k-1)*dilation + 1)) / stride, per spatial dim. */
+CONVX_API convxStatus_t convxGetConvolution2dForwardOutputDim(convxConvolutionDescriptor_t conv,
+                                                              convxTensorDescriptor_t x_desc,
+                                                              convxFilterDescriptor_t w_desc, int* n, int* c,
+                                                              int* h, int* w);
+CONVX_API convxStatus_t convxGetConvolutionNdForwardOutputDim(convxConvolutionDescriptor_t conv,
+                                                              convxTensorDescriptor_t x_desc,
+                                                              convxFilterDescriptor_t w_desc, int nb_dims,
+                                                              int output_dims[]);
+
+/* ---------------------------------------------------------------- algorithms */
+
+/* Name of an algorithm ("reference", "direct_coalesced", ...) as CONVX_ALGO and logs spell it;
+ * NULL for an unknown id. */
+CONVX_API const char* convxGetAlgorithmName(convxConvAlgo_t algo);
+
+CONVX_API convxStatus_t convxGetConvolutionForwardAlgorithmMaxCount(convxHandle_t handle, int* count);
+CONVX_API convxStatus_t convxGetConvolutionBackwardDataAlgorithmMaxCount(convxHandle_t handle, int* count);
+CONVX_API convxStatus_t convxGetConvolutionBackwardFilterAlgorithmMaxCount(convxHandle_t handle, int* count);
+
+/* Ranks every algorithm of the handle's backend without running anything: applicable ones
+ * first, in the selector's order, then the others with their NOT_SUPPORTED status. */
+CONVX_API convxStatus_t convxGetConvolutionForwardAlgorithm(convxHandle_t handle, convxTensorDescriptor_t x_desc,
+                                                            convxFilterDescriptor_t w_desc,
+                                                            convxConvolutionDescriptor_t conv,
+                                                            convxTensorDescriptor_t y_desc, int requested_count,
+                                                            int* returned_count, convxAlgoPerf_t* results);
+CONVX_API convxStatus_t convxGetConvolutionBackwardDataAlgorithm(convxHandle_t handle,
+                                                                 convxFilterDescriptor_t w_desc,
+                                                                 convxTensorDescriptor_t dy_desc,
+                                                                 convxConvolutionDescriptor_t conv,
+                                                                 convxTensorDescriptor_t dx_desc,
+                                                                 int requested_count, int* returned_count,
+                                                                 convxAlgoPerf_t* results);
+CONVX_API convxStatus_t convxGetConvolutionBackwardFilterAlgorithm(convxHandle_t handle,
+                                                                   convxTensorDescriptor_t x_desc,
+                                                                   convxTensorDescriptor_t dy_desc,
+                                                                   convxConvolutionDescriptor_t conv,
+                                                                   convxFilterDescriptor_t dw_desc,
+                                                                   int requested_count, int* returned_count,
+                                                                   convxAlgoPerf_t* results);
+
+/* Times every applicable algorithm on the caller's buffers (the output is overwritten) and
+ * returns them fastest first. Algorithms needing more than workspace_bytes are reported
+ * with CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE and not run. */
+CONVX_API convxStatus_t convxFindConvolutionForwardAlgorithm(
+    convxHandle_t handle, convxTensorDescriptor_t x_desc, const void* x, convxFilterDescriptor_t w_desc,
+    const void* w, convxConvolutionDescriptor_t conv, convxTensorDescriptor_t y_desc, void* y,
+    int requested_count, int* returned_count, convxAlgoPerf_t* results, void* workspace, size_t workspace_bytes);
+CONVX_API convxStatus_t convxFindConvolutionBackwardDataAlgorithm(
+    convxHandle_t handle, convxFilterDescriptor_t w_desc, const void* w, convxTensorDescriptor_t dy_desc,
+    const void* dy, convxConvolutionDescriptor_t conv, convxTensorDescriptor_t dx_desc, void* dx,
+    int requested_count, int* returned_count, convxAlgoPerf_t* results, void* workspace, size_t workspace_bytes);
+CONVX_API convxStatus_t convxFindConvolutionBackwardFilterAlgorithm(
+    convxHandle_t handle, convxTensorDescriptor_t x_desc, const void* x, convxTensorDescriptor_t dy_desc,
+    const void* dy, convxConvolutionDescriptor_t conv, convxFilterDescriptor_t dw_desc, void* dw,
+    int requested_count, int* returned_count, convxAlgoPerf_t* results, void* workspace, size_t workspace_bytes);
+
+/* Workspace bytes the algorithm needs (for CONVX_ALGO_AUTO: the algorithm AUTO would pick). */
+CONVX_API convxStatus_t convxGetConvolutionForwardWorkspaceSize(convxHandle_t handle,
+                                                                convxTensorDescriptor_t x_desc,
+                                                                convxFilterDescriptor_t w_desc,
+                                                                convxConvolutionDescriptor_t conv,
+                                                                convxTensorDescriptor_t y_desc,
+                                                                convxConvAlgo_t algo, size_t* size);
+CONVX_API convxStatus_t convxGetConvolutionBackwardDataWorkspaceSize(convxHandle_t handle,
+                                                                     convxFilterDescriptor_t w_desc,
+                                                                     convxTensorDescriptor_t dy_desc,
+                                                                     convxConvolutionDescriptor_t conv,
+                                                                     convxTensorDescriptor_t dx_desc,
+                                                                     convxConvAlgo_t algo, size_t* size);
+CONVX_API convxStatus_t convxGetConvolutionBackwardFilterWorkspaceSize(convxHandle_t handle,
+                                                                       convxTensorDescriptor_t x_desc,
+                                                                       convxTensorDescriptor_t dy_desc,
+                                                                       convxConvolutionDescriptor_t conv,
+                                                                       convxFilterDescriptor_t dw_desc,
+                                                                       convxConvAlgo_t algo, size_t* size);
+
+/* ---------------------------------------------------------------- execution */
+
+/* y = alpha * conv(x, w) + beta * y */
+CONVX_API convxStatus_t convxConvolutionForward(convxHandle_t handle, const void* alpha,
+                                                convxTensorDescriptor_t x_desc, const void* x,
+                                                convxFilterDescriptor_t w_desc, const void* w,
+                                                convxConvolutionDescriptor_t conv, convxConvAlgo_t algo,
+                                                void* workspace, size_t workspace_bytes, const void* beta,
+                                                convxTensorDescriptor_t y_desc, void* y);
+
+/* dx = alpha * conv_transpose(dy, w) + beta * dx  (a transposed convolution is this call) */
+CONVX_API convxStatus_t convxConvolutionBackwardData(convxHandle_t handle, const void* alpha,
+                                                     convxFilterDescriptor_t w_desc, const void* w,
+                                                     convxTensorDescriptor_t dy_desc, const void* dy,
+                                                     convxConvolutionDescriptor_t conv, convxConvAlgo_t algo,
+                                                     void* workspace, size_t workspace_bytes, const void* beta,
+                                                     convxTensorDescriptor_t dx_desc, void* dx);
+
+/* dw = alpha * grad_w(x, dy) + beta * dw */
+CONVX_API convxStatus_t convxConvolutionBackwardFilter(convxHandle_t handle, const void* alpha,
+                                                       convxTensorDescriptor_t x_desc, const void* x,
+                                                       convxTensorDescriptor_t dy_desc, const void* dy,
+                                                       convxConvolutionDescriptor_t conv, convxConvAlgo_t algo,
+                                                       void* workspace, size_t workspace_bytes, const void* beta,
+                                                       convxFilterDescriptor_t dw_desc, void* dw);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONVX_CONVX_H */

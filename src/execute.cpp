@@ -1,0 +1,177 @@
+#include "execute.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+
+#include "descriptors.h"
+#include "error.h"
+#include "log.h"
+#include "registry.h"
+#include "selector.h"
+
+namespace convx {
+
+convxContext& liveHandle(convxHandle_t h) {
+    requireNonNull(h, "handle");
+    if (!isTracked(h)) fail(CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR, "handle is not a live convx handle (destroyed, or never created)");
+    return *h;
+}
+
+Problem problemOf(Direction dir, const CallDescs& d) {
+    const ArgNames a = argNames(dir);
+    const convxTensorStruct& x = setTensor(d.x, a.x);
+    const convxFilterStruct& w = setFilter(d.w, a.w);
+    const convxConvolutionStruct& c = setConvolution(d.conv, a.conv);
+    const convxTensorStruct& y = setTensor(d.y, a.y);
+    return makeProblem(dir, x, w, c, y);
+}
+
+// Pointer argument names by role, per direction.
+struct PtrNames {
+    const char* x;
+    const char* w;
+    const char* y;
+};
+static PtrNames ptrNames(Direction dir) {
+    switch (dir) {
+        case Direction::Forward: return {"x", "w", "y"};
+        case Direction::BackwardData: return {"dx", "w", "dy"};
+        case Direction::BackwardFilter: return {"x", "dw", "dy"};
+    }
+    return {"x", "w", "y"};
+}
+
+static void checkBuffers(const Problem& p, const Buffers& b) {
+    const PtrNames n = ptrNames(p.dir);
+    const uintptr_t align = dtypeSize(p.dtype);
+    const std::pair<const void*, const char*> ptrs[] = {{b.x, n.x}, {b.w, n.w}, {b.y, n.y}};
+    for (const auto& [ptr, name] : ptrs) {
+        requireNonNull(ptr, name);
+        if (reinterpret_cast<uintptr_t>(ptr) % align)
+            fail(CONVX_STATUS_BAD_PARAM_MISALIGNED_POINTER, "%s = %p is not aligned to its %zu-byte %s elements", name, ptr,
+                 static_cast<size_t>(align), dtypeName(p.dtype));
+    }
+}
+
+static Scale readScale(const Problem& p, const void* alpha, const void* beta) {
+    requireNonNull(alpha, "alpha");
+    requireNonNull(beta, "beta");
+    if (p.dtype == DType::F64) return {*static_cast<const double*>(alpha), *static_cast<const double*>(beta)};
+    return {*static_cast<const float*>(alpha), *static_cast<const float*>(beta)};
+}
+
+static void checkWorkspace(const Algorithm& a, const Problem& p, const void* ws, size_t bytes) {
+    size_t need = a.workspaceSize(p);
+    if (need > bytes)
+        fail(CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE, "workspace_bytes = %zu, algo %s needs %zu for %s", bytes, a.name(), need,
+             p.str().c_str());
+    if (need > 0 && ws == nullptr) fail(CONVX_STATUS_BAD_PARAM_NULL_POINTER, "workspace is NULL but algo %s needs %zu bytes", a.name(), need);
+}
+
+std::string benchCommand(const convxContext& h, const Problem& p, const char* algo) {
+    return std::string("convx-bench --backend=") + backendName(h.backend) + " --algo=" + algo + " " + p.str();
+}
+
+void execute(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, const void* alpha, const void* beta,
+             convxConvAlgo_t algo, void* workspace, size_t workspaceBytes) {
+    convxContext& h = liveHandle(handle);
+    Problem p = problemOf(dir, d);
+    checkBuffers(p, b);
+    Scale s = readScale(p, alpha, beta);
+    const Algorithm* a = selectAlgorithm(h, p, algo);
+    checkWorkspace(*a, p, workspace, workspaceBytes);
+    if (logCommandEnabled()) logCommand(benchCommand(h, p, a->name()));
+    a->run(ExecContext{&h, workspace, workspaceBytes}, p, b, s);
+}
+
+static convxAlgoPerf_t perfEntry(const Algorithm* a, const Problem& p, convxStatus_t st, float ms, size_t mem) {
+    convxAlgoPerf_t r{};
+    r.algo = a->id();
+    r.status = st;
+    r.time = ms;
+    r.memory = mem;
+    r.determinism = a->deterministic() ? CONVX_DETERMINISTIC : CONVX_NON_DETERMINISTIC;
+    r.mathType = p.math;
+    return r;
+}
+
+static void checkResultArgs(int requested, int* returned, convxAlgoPerf_t* results) {
+    if (requested < 1) fail(CONVX_STATUS_BAD_PARAM_OUT_OF_BOUND, "requested_count = %d must be >= 1", requested);
+    requireNonNull(returned, "returned_count");
+    requireNonNull(results, "results");
+}
+
+void getAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, int requested, int* returned,
+                   convxAlgoPerf_t* results) {
+    convxContext& h = liveHandle(handle);
+    Problem p = problemOf(dir, d);
+    checkResultArgs(requested, returned, results);
+    int n = 0;
+    for (const Ranked& r : rankAlgorithms(h, p)) {
+        if (n == requested) break;
+        results[n++] = perfEntry(r.algo, p, r.applicability.ok ? CONVX_STATUS_SUCCESS : CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f,
+                                 r.workspace);
+    }
+    *returned = n;
+}
+
+void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, int requested, int* returned,
+                    convxAlgoPerf_t* results, void* workspace, size_t workspaceBytes) {
+    convxContext& h = liveHandle(handle);
+    Problem p = problemOf(dir, d);
+    checkBuffers(p, b);
+    checkResultArgs(requested, returned, results);
+    std::vector<convxAlgoPerf_t> timed, failed;
+    for (const Ranked& r : rankAlgorithms(h, p)) {
+        if (!r.applicability.ok) {
+            failed.push_back(perfEntry(r.algo, p, CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f, 0));
+            continue;
+        }
+        if (r.workspace > workspaceBytes || (r.workspace > 0 && !workspace)) {
+            failed.push_back(perfEntry(r.algo, p, CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE, -1.0f, r.workspace));
+            continue;
+        }
+        // One warm-up run, then the best of three: Find answers "which is fastest", not a benchmark.
+        const ExecContext ctx{&h, workspace, workspaceBytes};
+        const Scale s{1.0, 0.0};
+        double best = 0;
+        try {
+            r.algo->run(ctx, p, b, s);
+            for (int i = 0; i < 3; ++i) {
+                auto t0 = std::chrono::steady_clock::now();
+                r.algo->run(ctx, p, b, s);
+                double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                best = i == 0 ? ms : std::min(best, ms);
+            }
+        } catch (const Error& e) {
+            failed.push_back(perfEntry(r.algo, p, e.status(), -1.0f, r.workspace));
+            continue;
+        }
+        timed.push_back(perfEntry(r.algo, p, CONVX_STATUS_SUCCESS, static_cast<float>(best), r.workspace));
+    }
+    std::stable_sort(timed.begin(), timed.end(), [](const convxAlgoPerf_t& l, const convxAlgoPerf_t& r) { return l.time < r.time; });
+    timed.insert(timed.end(), failed.begin(), failed.end());
+    int n = 0;
+    for (const auto& e : timed) {
+        if (n == requested) break;
+        results[n++] = e;
+    }
+    *returned = n;
+    if (logEnabled() && !timed.empty() && timed[0].status == CONVX_STATUS_SUCCESS)
+        logLine(std::string("find ") + backendName(h.backend) + " " + p.str() + " -> " + algoName(timed[0].algo));
+}
+
+size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo) {
+    convxContext& h = liveHandle(handle);
+    Problem p = problemOf(dir, d);
+    return selectAlgorithm(h, p, algo)->workspaceSize(p);
+}
+
+int algorithmMaxCount(convxHandle_t handle, Direction dir) {
+    convxContext& h = liveHandle(handle);
+    return static_cast<int>(algorithmsFor(h.backend, dir).size());
+}
+
+}  // namespace convx
