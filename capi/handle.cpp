@@ -4,10 +4,6 @@
 #include "execute.h"
 #include "guard.h"
 
-namespace convx {
-void initBackend(convxContext& ctx);  // src/context.cpp
-}
-
 using namespace convx;
 
 extern "C" {
@@ -36,6 +32,7 @@ convxStatus_t convxDestroy(convxHandle_t handle) {
     return CONVX_GUARD({
         convxContext& h = liveHandle(handle);
         untrackObject(&h);
+        releaseBackend(h);
         delete &h;
     });
 }

@@ -1,9 +1,19 @@
-// The CUDA backend's algorithms in priority order (none yet: they arrive with the CUDA
-// backend issue; REFERENCE on the GPU will be the last entry).
+// The CUDA backend's algorithms in priority order: convx's own kernels first, then cuDNN as
+// the fallback, and REFERENCE (the slow GPU oracle) last.
 #include "registry.h"
 
 namespace convx {
 
-void registerCudaAlgorithms(std::vector<const Algorithm*>& out) { (void)out; }
+const Algorithm* cudaReferenceAlgorithm();
+#ifdef CONVX_HAVE_CUDNN
+const Algorithm* cudnnAlgorithm();
+#endif
+
+void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
+#ifdef CONVX_HAVE_CUDNN
+    out.push_back(cudnnAlgorithm());
+#endif
+    out.push_back(cudaReferenceAlgorithm());
+}
 
 }  // namespace convx

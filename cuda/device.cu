@@ -1,23 +1,71 @@
-// CUDA backend bring-up for a handle: is there a driver and a device? Until the CUDA
-// algorithms land, a handle on a machine with a device is still refused, with a message that
-// says so, rather than handed out with nothing behind it.
+// CUDA backend bring-up for a handle: a driver and a device must be there, or the handle is
+// refused with NOT_SUPPORTED_BACKEND and the runtime's reason.
 #include <cuda_runtime.h>
 
 #include "context.h"
+#include "cuda_check.h"
 #include "error.h"
 
 namespace convx {
+
+#ifdef CONVX_HAVE_CUDNN
+void releaseCudnnHandle(convxContext& ctx);  // cuda/cudnn_fallback.cpp
+#endif
 
 void initCudaBackend(convxContext& ctx) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
-        cudaGetLastError();  // clear the sticky-free error so later runtime calls start clean
+        cudaGetLastError();  // do not leave the error for the application's next runtime call
         fail(CONVX_STATUS_NOT_SUPPORTED_BACKEND, "no usable CUDA driver or device: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
     }
     if (count == 0) fail(CONVX_STATUS_NOT_SUPPORTED_BACKEND, "no CUDA device is visible");
-    if (cudaGetDevice(&ctx.device) != cudaSuccess) fail(CONVX_STATUS_NOT_SUPPORTED_BACKEND, "cannot query the current CUDA device");
-    fail(CONVX_STATUS_NOT_SUPPORTED_BACKEND, "the CUDA backend has no algorithms in this version; use CONVX_BACKEND_CPU");
+    e = cudaGetDevice(&ctx.device);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        fail(CONVX_STATUS_NOT_SUPPORTED_BACKEND, "cannot query the current CUDA device: %s", cudaGetErrorString(e));
+    }
+}
+
+void releaseCudaBackend(convxContext& ctx) {
+#ifdef CONVX_HAVE_CUDNN
+    releaseCudnnHandle(ctx);
+#else
+    (void)ctx;
+#endif
+}
+
+void checkCudaPointer(const void* ptr, const char* arg) {
+    cudaPointerAttributes attr{};
+    cudaError_t e = cudaPointerGetAttributes(&attr, ptr);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        fail(CONVX_STATUS_BAD_PARAM, "%s = %p: the CUDA runtime cannot classify it (%s)", arg, ptr, cudaGetErrorString(e));
+    }
+    if (attr.type == cudaMemoryTypeUnregistered)
+        fail(CONVX_STATUS_BAD_PARAM, "%s = %p is ordinary host memory; a CUDA handle needs device, managed or mapped memory", arg, ptr);
+}
+
+double cudaTimeMs(const convxContext& ctx, const std::function<void()>& run) {
+    cudaStream_t stream = static_cast<cudaStream_t>(ctx.stream);
+    cudaEvent_t start = nullptr, stop = nullptr;
+    cudaCheck(cudaEventCreate(&start), "cudaEventCreate");
+    float ms = 0.0f;
+    try {
+        cudaCheck(cudaEventCreate(&stop), "cudaEventCreate");
+        cudaCheck(cudaEventRecord(start, stream), "cudaEventRecord");
+        run();
+        cudaCheck(cudaEventRecord(stop, stream), "cudaEventRecord");
+        cudaCheck(cudaEventSynchronize(stop), "convolution on the GPU");
+        cudaCheck(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+    } catch (...) {
+        cudaEventDestroy(start);
+        if (stop) cudaEventDestroy(stop);
+        throw;
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return ms;
 }
 
 }  // namespace convx

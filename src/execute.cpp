@@ -1,7 +1,6 @@
 #include "execute.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 
@@ -43,7 +42,7 @@ static PtrNames ptrNames(Direction dir) {
     return {"x", "w", "y"};
 }
 
-static void checkBuffers(const Problem& p, const Buffers& b) {
+static void checkBuffers(const convxContext& h, const Problem& p, const Buffers& b) {
     const PtrNames n = ptrNames(p.dir);
     const uintptr_t align = dtypeSize(p.dtype);
     const std::pair<const void*, const char*> ptrs[] = {{b.x, n.x}, {b.w, n.w}, {b.y, n.y}};
@@ -52,6 +51,7 @@ static void checkBuffers(const Problem& p, const Buffers& b) {
         if (reinterpret_cast<uintptr_t>(ptr) % align)
             fail(CONVX_STATUS_BAD_PARAM_MISALIGNED_POINTER, "%s = %p is not aligned to its %zu-byte %s elements", name, ptr,
                  static_cast<size_t>(align), dtypeName(p.dtype));
+        checkBackendPointer(h, ptr, name);
     }
 }
 
@@ -78,7 +78,7 @@ void execute(convxHandle_t handle, Direction dir, const CallDescs& d, const Buff
              convxConvAlgo_t algo, void* workspace, size_t workspaceBytes) {
     convxContext& h = liveHandle(handle);
     Problem p = problemOf(dir, d);
-    checkBuffers(p, b);
+    checkBuffers(h, p, b);
     Scale s = readScale(p, alpha, beta);
     const Algorithm* a = selectAlgorithm(h, p, algo);
     checkWorkspace(*a, p, workspace, workspaceBytes);
@@ -121,7 +121,7 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
                     convxAlgoPerf_t* results, void* workspace, size_t workspaceBytes) {
     convxContext& h = liveHandle(handle);
     Problem p = problemOf(dir, d);
-    checkBuffers(p, b);
+    checkBuffers(h, p, b);
     checkResultArgs(requested, returned, results);
     std::vector<convxAlgoPerf_t> timed, failed;
     for (const Ranked& r : rankAlgorithms(h, p)) {
@@ -140,9 +140,7 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
         try {
             r.algo->run(ctx, p, b, s);
             for (int i = 0; i < 3; ++i) {
-                auto t0 = std::chrono::steady_clock::now();
-                r.algo->run(ctx, p, b, s);
-                double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+                const double ms = backendTimeMs(h, [&] { r.algo->run(ctx, p, b, s); });
                 best = i == 0 ? ms : std::min(best, ms);
             }
         } catch (const Error& e) {

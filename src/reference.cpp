@@ -1,5 +1,7 @@
 #include "reference.h"
 
+#include "geometry.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -11,39 +13,7 @@ namespace convx {
 
 namespace {
 
-// The problem seen as 3-D (unused leading spatial dims of size 1), with packed double buffers
-// [N][C][D][H][W], [K][C/G][KD][KH][KW] and [N][K][OD][OH][OW].
-struct Geometry {
-    int64_t N, C, K, G, Cg, Kg;
-    int64_t I[3], O[3], R[3], S[3], P[3], D[3];
-    int64_t xs[5], ys[5], ws[5];  // element strides of the user's tensors, 3-D form
-    int64_t inPix, outPix, taps;
-
-    explicit Geometry(const Problem& p) {
-        N = p.N, C = p.C, K = p.K, G = p.G, Cg = p.Cg(), Kg = p.Kg();
-        const int lead = 3 - p.nsp;  // how many leading unit dims
-        const Strides wst = p.wStrides();
-        xs[0] = p.xStrides[0], xs[1] = p.xStrides[1];
-        ys[0] = p.yStrides[0], ys[1] = p.yStrides[1];
-        ws[0] = wst[0], ws[1] = wst[1];
-        for (int j = 0; j < 3; ++j) {
-            const int i = j - lead;  // index into the problem's spatial arrays
-            const bool used = i >= 0;
-            I[j] = used ? p.in[i] : 1;
-            O[j] = used ? p.out[i] : 1;
-            R[j] = used ? p.ker[i] : 1;
-            S[j] = used ? p.stride[i] : 1;
-            P[j] = used ? p.pad[i] : 0;
-            D[j] = used ? p.dil[i] : 1;
-            xs[2 + j] = used ? p.xStrides[2 + i] : 0;
-            ys[2 + j] = used ? p.yStrides[2 + i] : 0;
-            ws[2 + j] = used ? wst[2 + i] : 0;
-        }
-        inPix = I[0] * I[1] * I[2];
-        outPix = O[0] * O[1] * O[2];
-        taps = R[0] * R[1] * R[2];
-    }
-};
+using Geometry = Conv3d;
 
 inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 inline int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
@@ -105,12 +75,12 @@ void storeActivation(void* ptr, DType t, const int64_t* st, int64_t N, int64_t c
 }
 
 // Index of filter tap (a, b, e) in the user's filter for the mode: CONVOLUTION flips the window.
-inline int64_t userTap(const Geometry& g, bool flip, int64_t a, int64_t b, int64_t e) {
-    if (flip) a = g.R[0] - 1 - a, b = g.R[1] - 1 - b, e = g.R[2] - 1 - e;
+inline int64_t userTap(const Geometry& g, int64_t a, int64_t b, int64_t e) {
+    if (g.flip) a = g.R[0] - 1 - a, b = g.R[1] - 1 - b, e = g.R[2] - 1 - e;
     return a * g.ws[2] + b * g.ws[3] + e * g.ws[4];
 }
 
-std::vector<double> loadFilter(const Geometry& g, const void* ptr, DType t, bool flip) {
+std::vector<double> loadFilter(const Geometry& g, const void* ptr, DType t) {
     std::vector<double> out(static_cast<size_t>(g.K * g.Cg * g.taps));
     for (int64_t k = 0; k < g.K; ++k)
         for (int64_t c = 0; c < g.Cg; ++c) {
@@ -118,19 +88,19 @@ std::vector<double> loadFilter(const Geometry& g, const void* ptr, DType t, bool
             for (int64_t a = 0; a < g.R[0]; ++a)
                 for (int64_t b = 0; b < g.R[1]; ++b)
                     for (int64_t e = 0; e < g.R[2]; ++e)
-                        *dst++ = loadAsDouble(ptr, t, k * g.ws[0] + c * g.ws[1] + userTap(g, flip, a, b, e));
+                        *dst++ = loadAsDouble(ptr, t, k * g.ws[0] + c * g.ws[1] + userTap(g, a, b, e));
         }
     return out;
 }
 
-void storeFilter(const Geometry& g, void* ptr, DType t, bool flip, const std::vector<double>& acc, Scale s) {
+void storeFilter(const Geometry& g, void* ptr, DType t, const std::vector<double>& acc, Scale s) {
     const double* src = acc.data();
     for (int64_t k = 0; k < g.K; ++k)
         for (int64_t c = 0; c < g.Cg; ++c)
             for (int64_t a = 0; a < g.R[0]; ++a)
                 for (int64_t b = 0; b < g.R[1]; ++b)
                     for (int64_t e = 0; e < g.R[2]; ++e, ++src) {
-                        const int64_t i = k * g.ws[0] + c * g.ws[1] + userTap(g, flip, a, b, e);
+                        const int64_t i = k * g.ws[0] + c * g.ws[1] + userTap(g, a, b, e);
                         double v = s.alpha * *src;
                         if (s.beta != 0.0) v += s.beta * loadAsDouble(ptr, t, i);
                         storeFromDouble(ptr, t, i, v);
@@ -224,13 +194,12 @@ void backwardFilter(const Geometry& g, const std::vector<double>& X, const std::
 }  // namespace
 
 void referenceConvolution(const Problem& p, const Buffers& b, Scale s, int threads) {
-    const Geometry g(p);
+    const Geometry g = conv3dOf(p);
     const int nt = threadCount(threads);
-    const bool flip = p.mode == CONVX_CONVOLUTION;
     switch (p.dir) {
         case Direction::Forward: {
             const auto X = loadActivation(b.x, p.dtype, g.xs, g.N, g.C, g.I, nt);
-            const auto W = loadFilter(g, b.w, p.dtype, flip);
+            const auto W = loadFilter(g, b.w, p.dtype);
             std::vector<double> Y(static_cast<size_t>(g.N * g.K * g.outPix));
             forward(g, X, W, Y, nt);
             storeActivation(b.y, p.dtype, g.ys, g.N, g.K, g.O, Y, s, nt);
@@ -238,7 +207,7 @@ void referenceConvolution(const Problem& p, const Buffers& b, Scale s, int threa
         }
         case Direction::BackwardData: {
             const auto DY = loadActivation(b.y, p.dtype, g.ys, g.N, g.K, g.O, nt);
-            const auto W = loadFilter(g, b.w, p.dtype, flip);
+            const auto W = loadFilter(g, b.w, p.dtype);
             std::vector<double> DX(static_cast<size_t>(g.N * g.C * g.inPix));
             backwardData(g, DY, W, DX, nt);
             storeActivation(b.x, p.dtype, g.xs, g.N, g.C, g.I, DX, s, nt);
@@ -249,7 +218,7 @@ void referenceConvolution(const Problem& p, const Buffers& b, Scale s, int threa
             const auto DY = loadActivation(b.y, p.dtype, g.ys, g.N, g.K, g.O, nt);
             std::vector<double> DW(static_cast<size_t>(g.K * g.Cg * g.taps));
             backwardFilter(g, X, DY, DW, nt);
-            storeFilter(g, b.w, p.dtype, flip, DW, s);
+            storeFilter(g, b.w, p.dtype, DW, s);
             break;
         }
     }
