@@ -14,7 +14,7 @@ convxStatus_t convxConvolutionForward(convxHandle_t handle, const void* alpha, c
                                       convxConvAlgo_t algo, void* workspace, size_t workspace_bytes, const void* beta,
                                       convxTensorDescriptor_t y_desc, void* y) {
     return CONVX_GUARD({
-        execute(handle, Direction::Forward, {x_desc, w_desc, conv, y_desc}, {mut(x), mut(w), y}, alpha, beta, algo, workspace,
+        execute(handle, Direction::Forward, {x_desc, w_desc, conv, y_desc}, {mut(x), mut(w), y}, alpha, beta, algoArg(algo), workspace,
                 workspace_bytes);
     });
 }
@@ -24,7 +24,7 @@ convxStatus_t convxConvolutionBackwardData(convxHandle_t handle, const void* alp
                                            convxConvAlgo_t algo, void* workspace, size_t workspace_bytes, const void* beta,
                                            convxTensorDescriptor_t dx_desc, void* dx) {
     return CONVX_GUARD({
-        execute(handle, Direction::BackwardData, {dx_desc, w_desc, conv, dy_desc}, {dx, mut(w), mut(dy)}, alpha, beta, algo,
+        execute(handle, Direction::BackwardData, {dx_desc, w_desc, conv, dy_desc}, {dx, mut(w), mut(dy)}, alpha, beta, algoArg(algo),
                 workspace, workspace_bytes);
     });
 }
@@ -34,7 +34,7 @@ convxStatus_t convxConvolutionBackwardFilter(convxHandle_t handle, const void* a
                                              convxConvAlgo_t algo, void* workspace, size_t workspace_bytes, const void* beta,
                                              convxFilterDescriptor_t dw_desc, void* dw) {
     return CONVX_GUARD({
-        execute(handle, Direction::BackwardFilter, {x_desc, dw_desc, conv, dy_desc}, {mut(x), dw, mut(dy)}, alpha, beta, algo,
+        execute(handle, Direction::BackwardFilter, {x_desc, dw_desc, conv, dy_desc}, {mut(x), dw, mut(dy)}, alpha, beta, algoArg(algo),
                 workspace, workspace_bytes);
     });
 }
@@ -124,7 +124,7 @@ convxStatus_t convxGetConvolutionForwardWorkspaceSize(convxHandle_t handle, conv
                                                       convxTensorDescriptor_t y_desc, convxConvAlgo_t algo, size_t* size) {
     return CONVX_GUARD({
         requireNonNull(size, "size");
-        *size = workspaceSize(handle, Direction::Forward, {x_desc, w_desc, conv, y_desc}, algo);
+        *size = workspaceSize(handle, Direction::Forward, {x_desc, w_desc, conv, y_desc}, algoArg(algo));
     });
 }
 
@@ -133,7 +133,7 @@ convxStatus_t convxGetConvolutionBackwardDataWorkspaceSize(convxHandle_t handle,
                                                            convxTensorDescriptor_t dx_desc, convxConvAlgo_t algo, size_t* size) {
     return CONVX_GUARD({
         requireNonNull(size, "size");
-        *size = workspaceSize(handle, Direction::BackwardData, {dx_desc, w_desc, conv, dy_desc}, algo);
+        *size = workspaceSize(handle, Direction::BackwardData, {dx_desc, w_desc, conv, dy_desc}, algoArg(algo));
     });
 }
 
@@ -142,7 +142,7 @@ convxStatus_t convxGetConvolutionBackwardFilterWorkspaceSize(convxHandle_t handl
                                                              convxFilterDescriptor_t dw_desc, convxConvAlgo_t algo, size_t* size) {
     return CONVX_GUARD({
         requireNonNull(size, "size");
-        *size = workspaceSize(handle, Direction::BackwardFilter, {x_desc, dw_desc, conv, dy_desc}, algo);
+        *size = workspaceSize(handle, Direction::BackwardFilter, {x_desc, dw_desc, conv, dy_desc}, algoArg(algo));
     });
 }
 

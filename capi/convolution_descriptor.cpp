@@ -28,7 +28,7 @@ convxStatus_t convxSetConvolution2dDescriptor(convxConvolutionDescriptor_t desc,
     return CONVX_GUARD({
         convxConvolutionStruct& c = liveConvolution(desc, "desc");
         const int pads[2] = {pad_h, pad_w}, strides[2] = {u, v}, dils[2] = {dilation_h, dilation_w};
-        setConvolutionDesc(c, 2, pads, strides, dils, mode, compute_type, "desc");
+        setConvolutionDesc(c, 2, pads, strides, dils, enumArg(mode), enumArg(compute_type), "desc");
     });
 }
 
@@ -52,7 +52,7 @@ convxStatus_t convxSetConvolutionNdDescriptor(convxConvolutionDescriptor_t desc,
                                               convxDataType_t compute_type) {
     return CONVX_GUARD({
         convxConvolutionStruct& c = liveConvolution(desc, "desc");
-        setConvolutionDesc(c, array_length, pads, strides, dilations, mode, compute_type, "desc");
+        setConvolutionDesc(c, array_length, pads, strides, dilations, enumArg(mode), enumArg(compute_type), "desc");
     });
 }
 
@@ -98,9 +98,9 @@ convxStatus_t convxGetConvolutionGroupCount(convxConvolutionDescriptor_t desc, i
 convxStatus_t convxSetConvolutionMathType(convxConvolutionDescriptor_t desc, convxMathType_t math_type) {
     return CONVX_GUARD({
         convxConvolutionStruct& c = liveConvolution(desc, "desc");
-        if (math_type < CONVX_DEFAULT_MATH || math_type > CONVX_FMA_MATH)
-            fail(CONVX_STATUS_BAD_PARAM, "math_type = %d is not a convxMathType_t", static_cast<int>(math_type));
-        c.math = math_type;
+        const int m = enumArg(math_type);
+        if (m < CONVX_DEFAULT_MATH || m > CONVX_FMA_MATH) fail(CONVX_STATUS_BAD_PARAM, "math_type = %d is not a convxMathType_t", m);
+        c.math = static_cast<convxMathType_t>(m);
     });
 }
 

@@ -28,7 +28,7 @@ convxStatus_t convxSetFilter4dDescriptor(convxFilterDescriptor_t desc, convxData
     return CONVX_GUARD({
         convxFilterStruct& f = liveFilter(desc, "desc");
         const int dims[4] = {k, c, r, s};
-        setFilterDesc(f, checkDType(dtype, "dtype"), checkFormat(format, "format"), 4, dims, "desc");
+        setFilterDesc(f, checkDType(enumArg(dtype), "dtype"), checkFormat(enumArg(format), "format"), 4, dims, "desc");
     });
 }
 
@@ -49,7 +49,7 @@ convxStatus_t convxSetFilterNdDescriptor(convxFilterDescriptor_t desc, convxData
                                          const int dims[]) {
     return CONVX_GUARD({
         convxFilterStruct& f = liveFilter(desc, "desc");
-        setFilterDesc(f, checkDType(dtype, "dtype"), checkFormat(format, "format"), nb_dims, dims, "desc");
+        setFilterDesc(f, checkDType(enumArg(dtype), "dtype"), checkFormat(enumArg(format), "format"), nb_dims, dims, "desc");
     });
 }
 

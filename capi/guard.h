@@ -3,9 +3,11 @@
 // INTERNAL_ERROR or ALLOC_FAILED status — no exception ever crosses the C boundary.
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "convx/convx.h"
 #include "error.h"
@@ -13,6 +15,25 @@
 namespace convx {
 
 void setLastError(const std::string& message);
+
+// The int a C caller passed for an enum parameter. C lets any int through an enum type, but in
+// C++ reading an enum object whose value lies outside the enumeration's range is undefined
+// (UBSan: "load of value ..., which is not a valid value for type"): read the object's bytes
+// and validate the int before converting it back.
+template <class E>
+inline int enumArg(const E& e) {
+    static_assert(std::is_enum<E>::value && sizeof(E) == sizeof(int), "a C enum parameter");
+    int v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
+// An algorithm argument; a value that is no convxConvAlgo_t id is BAD_PARAM.
+inline convxConvAlgo_t algoArg(const convxConvAlgo_t& algo) {
+    const int v = enumArg(algo);
+    if (v < 0 || v >= CONVX_ALGO_COUNT) fail(CONVX_STATUS_BAD_PARAM, "algo = %d is not a convxConvAlgo_t", v);
+    return static_cast<convxConvAlgo_t>(v);
+}
 
 template <class F>
 convxStatus_t guard(const char* function, F&& body) noexcept {

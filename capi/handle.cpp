@@ -11,10 +11,11 @@ extern "C" {
 convxStatus_t convxCreateWithBackend(convxHandle_t* handle, convxBackend_t backend) {
     return CONVX_GUARD({
         requireNonNull(handle, "handle");
-        if (backend != CONVX_BACKEND_CPU && backend != CONVX_BACKEND_CUDA)
-            fail(CONVX_STATUS_BAD_PARAM, "backend = %d is not CONVX_BACKEND_CPU or CONVX_BACKEND_CUDA", static_cast<int>(backend));
+        const int b = enumArg(backend);
+        if (b != CONVX_BACKEND_CPU && b != CONVX_BACKEND_CUDA)
+            fail(CONVX_STATUS_BAD_PARAM, "backend = %d is not CONVX_BACKEND_CPU or CONVX_BACKEND_CUDA", b);
         auto* ctx = new convxContext;
-        ctx->backend = backend;
+        ctx->backend = static_cast<convxBackend_t>(b);
         try {
             initBackend(*ctx);
         } catch (...) {

@@ -16,7 +16,7 @@ void setLastError(const std::string& message) { tlsLastError = message; }
 extern "C" {
 
 const char* convxGetErrorString(convxStatus_t status) {
-    switch (status) {
+    switch (convx::enumArg(status)) {
         case CONVX_STATUS_SUCCESS: return "CONVX_STATUS_SUCCESS";
         case CONVX_STATUS_NOT_INITIALIZED: return "CONVX_STATUS_NOT_INITIALIZED";
         case CONVX_STATUS_BAD_PARAM: return "CONVX_STATUS_BAD_PARAM";
@@ -51,6 +51,9 @@ void convxGetLastErrorString(char* message, size_t max_size) {
 
 size_t convxGetVersion(void) { return CONVX_VERSION; }
 
-const char* convxGetAlgorithmName(convxConvAlgo_t algo) { return convx::algoName(algo); }
+const char* convxGetAlgorithmName(convxConvAlgo_t algo) {
+    const int v = convx::enumArg(algo);
+    return v >= 0 && v < CONVX_ALGO_COUNT ? convx::algoName(static_cast<convxConvAlgo_t>(v)) : nullptr;
+}
 
 }  // extern "C"

@@ -34,7 +34,7 @@ convxStatus_t convxSetTensor4dDescriptor(convxTensorDescriptor_t desc, convxTens
     return CONVX_GUARD({
         convxTensorStruct& t = liveTensor(desc, "desc");
         const int dims[4] = {n, c, h, w};
-        setTensorDescPacked(t, checkFormat(format, "format"), checkDType(dtype, "dtype"), 4, dims, "desc");
+        setTensorDescPacked(t, checkFormat(enumArg(format), "format"), checkDType(enumArg(dtype), "dtype"), 4, dims, "desc");
     });
 }
 
@@ -44,7 +44,7 @@ convxStatus_t convxSetTensor4dDescriptorEx(convxTensorDescriptor_t desc, convxDa
         convxTensorStruct& t = liveTensor(desc, "desc");
         const int dims[4] = {n, c, h, w};
         const int strides[4] = {n_stride, c_stride, h_stride, w_stride};
-        setTensorDesc(t, checkDType(dtype, "dtype"), 4, dims, strides, "desc");
+        setTensorDesc(t, checkDType(enumArg(dtype), "dtype"), 4, dims, strides, "desc");
     });
 }
 
@@ -67,7 +67,7 @@ convxStatus_t convxSetTensorNdDescriptor(convxTensorDescriptor_t desc, convxData
                                          const int strides[]) {
     return CONVX_GUARD({
         convxTensorStruct& t = liveTensor(desc, "desc");
-        setTensorDesc(t, checkDType(dtype, "dtype"), nb_dims, dims, strides, "desc");
+        setTensorDesc(t, checkDType(enumArg(dtype), "dtype"), nb_dims, dims, strides, "desc");
     });
 }
 
@@ -75,7 +75,7 @@ convxStatus_t convxSetTensorNdDescriptorEx(convxTensorDescriptor_t desc, convxTe
                                            int nb_dims, const int dims[]) {
     return CONVX_GUARD({
         convxTensorStruct& t = liveTensor(desc, "desc");
-        setTensorDescPacked(t, checkFormat(format, "format"), checkDType(dtype, "dtype"), nb_dims, dims, "desc");
+        setTensorDescPacked(t, checkFormat(enumArg(format), "format"), checkDType(enumArg(dtype), "dtype"), nb_dims, dims, "desc");
     });
 }
 

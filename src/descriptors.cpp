@@ -1,7 +1,7 @@
 #include "descriptors.h"
 
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "checked.h"
 #include "error.h"
@@ -13,23 +13,24 @@ std::mutex& liveMutex() {
     static std::mutex m;
     return m;
 }
-std::unordered_set<const void*>& liveSet() {
-    static std::unordered_set<const void*> s;
+std::unordered_map<const void*, ObjectKind>& liveSet() {
+    static std::unordered_map<const void*, ObjectKind> s;
     return s;
 }
 }  // namespace
 
-void trackObject(const void* p) {
+void trackObject(const void* p, ObjectKind kind) {
     std::lock_guard<std::mutex> lock(liveMutex());
-    liveSet().insert(p);
+    liveSet()[p] = kind;
 }
 void untrackObject(const void* p) {
     std::lock_guard<std::mutex> lock(liveMutex());
     liveSet().erase(p);
 }
-bool isTracked(const void* p) {
+bool isTracked(const void* p, ObjectKind kind) {
     std::lock_guard<std::mutex> lock(liveMutex());
-    return liveSet().count(p) != 0;
+    auto it = liveSet().find(p);
+    return it != liveSet().end() && it->second == kind;
 }
 
 template <class T>
@@ -149,7 +150,7 @@ void setConvolutionDesc(convxConvolutionStruct& c, int nsp, const int* pads, con
     }
     if (mode != CONVX_CONVOLUTION && mode != CONVX_CROSS_CORRELATION)
         fail(CONVX_STATUS_BAD_PARAM, "%s: mode %d is not CONVX_CONVOLUTION or CONVX_CROSS_CORRELATION", arg, mode);
-    DType ct = checkDType(computeType, arg);
+    DType ct = checkDType(computeType, "compute_type");
     c.nsp = nsp;
     for (int i = 0; i < CONVX_SPATIAL_DIM_MAX; ++i) {
         c.pad[i] = i < nsp ? pads[i] : 0;

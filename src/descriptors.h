@@ -8,6 +8,8 @@
 #include "dtype.h"
 #include "problem.h"
 
+struct convxContext;
+
 struct convxTensorStruct {
     bool set = false;
     int nbDims = 0;  // N, C, spatial...
@@ -38,10 +40,26 @@ struct convxConvolutionStruct {
 
 namespace convx {
 
-// Live-object tracking: a destroyed or foreign pointer is reported, not dereferenced.
-void trackObject(const void* p);
+// Live-object tracking: a destroyed or foreign pointer is reported, not dereferenced. Each
+// live object is recorded with its kind, so that a live object of another kind (a filter
+// descriptor passed as a tensor descriptor, or a destroyed descriptor whose address now holds
+// an object of another kind) is refused as well instead of being read as the wrong struct.
+enum class ObjectKind { Handle, Tensor, Filter, Convolution };
+inline ObjectKind kindOf(const convxContext*) { return ObjectKind::Handle; }
+inline ObjectKind kindOf(const convxTensorStruct*) { return ObjectKind::Tensor; }
+inline ObjectKind kindOf(const convxFilterStruct*) { return ObjectKind::Filter; }
+inline ObjectKind kindOf(const convxConvolutionStruct*) { return ObjectKind::Convolution; }
+void trackObject(const void* p, ObjectKind kind);
 void untrackObject(const void* p);
-bool isTracked(const void* p);
+bool isTracked(const void* p, ObjectKind kind);
+template <class T>
+void trackObject(const T* p) {
+    trackObject(p, kindOf(p));
+}
+template <class T>
+bool isTracked(const T* p) {
+    return isTracked(p, kindOf(p));
+}
 
 // Return the object behind a handle, or throw NULL_POINTER / INVALID_DESCRIPTOR naming `arg`.
 // The *Set variants also require the descriptor to have been set.

@@ -240,7 +240,10 @@ Problem parseProblem(const std::string& text) {
     auto group = [&](char prefix, Dims& dst, bool required, int64_t dflt, bool* given) -> void {
         int64_t fill = -1;
         for (int i = p.nsp - 1; i >= 0; --i) {
-            std::string k{prefix, L[i]};
+            // Not std::string{prefix, L[i]}: Debian's aarch64 GCC 12.2 miscompiles that
+            // initializer-list form here at -O3 (after IPA-CP clones the lambda per prefix),
+            // and the keys are then never found.
+            const std::string k = std::string(1, prefix) + L[i];
             if (has(k.c_str())) { fill = kv[k]; break; }
         }
         if (given) *given = fill >= 0;
@@ -249,7 +252,7 @@ Problem parseProblem(const std::string& text) {
             fill = dflt;
         }
         for (int i = 0; i < p.nsp; ++i) {
-            std::string k{prefix, L[i]};
+            const std::string k = std::string(1, prefix) + L[i];
             dst[i] = has(k.c_str()) ? kv[k] : fill;
         }
     };
@@ -281,9 +284,13 @@ Problem parseProblem(const std::string& text) {
     if (!stag.empty() && !parseLayout(stag, &p.xLayout)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --stag '%s'", stag.c_str());
     if (!wtag.empty() && !parseLayout(wtag, &p.wLayout)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --wtag '%s'", wtag.c_str());
     if (!dtag.empty() && !parseLayout(dtag, &p.yLayout)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --dtag '%s'", dtag.c_str());
-    // Element counts are checked before packed strides are computed from them.
-    checkedElementCount({p.N, p.C, p.in[0], p.in[1], p.in[2]}, "problem string: x");
-    checkedElementCount({p.N, p.K, p.out[0], p.out[1], p.out[2]}, "problem string: y");
+    // Element counts are checked before packed strides are computed from them. A zero size
+    // counts as 1 here, so that it cannot hide an overflowing product of the others (as in
+    // ic0id10000000: the packed strides multiply the spatial sizes whatever C is);
+    // validateProblem rejects the zero afterwards.
+    auto nz = [](int64_t v) { return std::max<int64_t>(v, 1); };
+    checkedElementCount({nz(p.N), nz(p.C), nz(p.in[0]), nz(p.in[1]), nz(p.in[2])}, "problem string: x");
+    checkedElementCount({nz(p.N), nz(p.K), nz(p.out[0]), nz(p.out[1]), nz(p.out[2])}, "problem string: y");
     p.xStrides = xstr.empty() ? packedStrides(p.xLayout, p.nsp, p.N, p.C, p.in) : parseStrides(xstr, p.nsp, "--xstrides");
     p.yStrides = ystr.empty() ? packedStrides(p.yLayout, p.nsp, p.N, p.K, p.out) : parseStrides(ystr, p.nsp, "--ystrides");
     validateProblem(p);

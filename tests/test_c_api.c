@@ -1,0 +1,200 @@
+/*
+ * The C API from plain C99 (-Wall -Wextra -Werror -pedantic), linked against the shared
+ * libconvx only: a forward, backward-data and backward-filter convolution on the CPU backend,
+ * checked against this file's own naive loops, plus a few error paths.
+ * Prints "N passed, M failed" and returns nonzero on failure.
+ */
+#include <convx/convx.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int g_passed = 0;
+static int g_failed = 0;
+
+#define CHECK(cond)                                                               \
+    do {                                                                          \
+        if (cond) {                                                               \
+            ++g_passed;                                                           \
+        } else {                                                                  \
+            ++g_failed;                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                         \
+    } while (0)
+
+#define CHECK_OK(call)                                                                            \
+    do {                                                                                          \
+        convxStatus_t st_ = (call);                                                               \
+        if (st_ == CONVX_STATUS_SUCCESS) {                                                        \
+            ++g_passed;                                                                           \
+        } else {                                                                                  \
+            char msg_[512];                                                                       \
+            convxGetLastErrorString(msg_, sizeof msg_);                                           \
+            ++g_failed;                                                                           \
+            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #call,                   \
+                    convxGetErrorString(st_), msg_);                                              \
+        }                                                                                         \
+    } while (0)
+
+static float quiet_nan(void) {
+    const unsigned int bits = 0x7fc00000u;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float next_value(unsigned* seed) {
+    *seed = *seed * 1103515245u + 12345u;
+    return (float)((*seed >> 16) & 0x7fffu) / 16384.0f - 1.0f;
+}
+
+/* Problem: N=2, C=4, K=6, groups 2, H=5, W=6, filter 3x2, pad (1,0), stride (2,1), dilation (1,2),
+ * CROSS_CORRELATION, NCHW float. Output: H' = 1 + (5 + 2 - 3) / 2 = 3, W' = 1 + (6 - 3) / 1 = 4. */
+enum { N = 2, C = 4, K = 6, G = 2, H = 5, W = 6, R = 3, S = 2, PH = 1, PW = 0, SH = 2, SW = 1, DH = 1, DW = 2, P = 3, Q = 4 };
+enum { CG = C / G, KG = K / G };
+
+static int xi(int n, int c, int h, int w) { return ((n * C + c) * H + h) * W + w; }
+static int wi(int k, int c, int r, int s) { return ((k * CG + c) * R + r) * S + s; }
+static int yi(int n, int k, int p, int q) { return ((n * K + k) * P + p) * Q + q; }
+
+static float x[N * C * H * W], wt[K * CG * R * S], y[N * K * P * Q];
+static double ry[N * K * P * Q], rdx[N * C * H * W], rdw[K * CG * R * S];
+
+static void naive(void) {
+    int n, k, c, p, q, r, s;
+    memset(ry, 0, sizeof ry);
+    memset(rdx, 0, sizeof rdx);
+    memset(rdw, 0, sizeof rdw);
+    for (n = 0; n < N; ++n)
+        for (k = 0; k < K; ++k)
+            for (p = 0; p < P; ++p)
+                for (q = 0; q < Q; ++q)
+                    for (c = 0; c < CG; ++c)
+                        for (r = 0; r < R; ++r)
+                            for (s = 0; s < S; ++s) {
+                                int h = p * SH - PH + r * DH, w = q * SW - PW + s * DW, cc = (k / KG) * CG + c;
+                                if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                                /* forward: y = conv(x, w); backward data uses y as dy; backward filter too */
+                                ry[yi(n, k, p, q)] += (double)wt[wi(k, c, r, s)] * x[xi(n, cc, h, w)];
+                                rdx[xi(n, cc, h, w)] += (double)wt[wi(k, c, r, s)] * y[yi(n, k, p, q)];
+                                rdw[wi(k, c, r, s)] += (double)y[yi(n, k, p, q)] * x[xi(n, cc, h, w)];
+                            }
+}
+
+static int close_to(const float* got, const double* want, int count) {
+    int i;
+    double err = 0, ref = 0;
+    for (i = 0; i < count; ++i) {
+        if (got[i] != got[i]) return 0; /* NaN */
+        err += (got[i] - want[i]) * (got[i] - want[i]);
+        ref += want[i] * want[i];
+    }
+    return err <= 1e-12 * (ref > 1e-30 ? ref : 1e-30);
+}
+
+int main(void) {
+    convxHandle_t h = NULL;
+    convxTensorDescriptor_t xd = NULL, yd = NULL;
+    convxFilterDescriptor_t wd = NULL;
+    convxConvolutionDescriptor_t cd = NULL;
+    float alpha = 1.0f, beta = 0.0f;
+    float dx[N * C * H * W], dw[K * CG * R * S], yout[N * K * P * Q];
+    unsigned seed = 12345u;
+    int i, n = 0, c = 0, hh = 0, ww = 0;
+    char msg[256];
+    convxStatus_t st;
+
+    printf("convx version %lu (header %d)\n", (unsigned long)convxGetVersion(), CONVX_VERSION);
+    CHECK(convxGetVersion() == CONVX_VERSION);
+
+    for (i = 0; i < N * C * H * W; ++i) x[i] = next_value(&seed);
+    for (i = 0; i < K * CG * R * S; ++i) wt[i] = next_value(&seed);
+    for (i = 0; i < N * K * P * Q; ++i) y[i] = next_value(&seed);
+    naive();
+
+    CHECK_OK(convxCreateWithBackend(&h, CONVX_BACKEND_CPU));
+    CHECK_OK(convxCreateTensorDescriptor(&xd));
+    CHECK_OK(convxCreateTensorDescriptor(&yd));
+    CHECK_OK(convxCreateFilterDescriptor(&wd));
+    CHECK_OK(convxCreateConvolutionDescriptor(&cd));
+    CHECK_OK(convxSetTensor4dDescriptor(xd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, C, H, W));
+    CHECK_OK(convxSetFilter4dDescriptor(wd, CONVX_DATA_FLOAT, CONVX_TENSOR_NCHW, K, CG, R, S));
+    CHECK_OK(convxSetConvolution2dDescriptor(cd, PH, PW, SH, SW, DH, DW, CONVX_CROSS_CORRELATION, CONVX_DATA_FLOAT));
+    CHECK_OK(convxSetConvolutionGroupCount(cd, G));
+    CHECK_OK(convxGetConvolution2dForwardOutputDim(cd, xd, wd, &n, &c, &hh, &ww));
+    CHECK(n == N && c == K && hh == P && ww == Q);
+    CHECK_OK(convxSetTensor4dDescriptor(yd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, K, P, Q));
+
+    /* forward, into a NaN-poisoned output (beta 0 never reads it) */
+    for (i = 0; i < N * K * P * Q; ++i) yout[i] = quiet_nan();
+    CHECK_OK(convxConvolutionForward(h, &alpha, xd, x, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, yd, yout));
+    CHECK(close_to(yout, ry, N * K * P * Q));
+
+    /* backward data with the reference explicitly */
+    for (i = 0; i < N * C * H * W; ++i) dx[i] = quiet_nan();
+    CHECK_OK(convxConvolutionBackwardData(h, &alpha, wd, wt, yd, y, cd, CONVX_ALGO_REFERENCE, NULL, 0, &beta, xd, dx));
+    CHECK(close_to(dx, rdx, N * C * H * W));
+
+    /* backward filter, accumulating: dw = 2 * grad + 1 * dw */
+    alpha = 2.0f;
+    beta = 1.0f;
+    for (i = 0; i < K * CG * R * S; ++i) {
+        dw[i] = 0.25f;
+        rdw[i] = 2.0 * rdw[i] + 0.25;
+    }
+    CHECK_OK(convxConvolutionBackwardFilter(h, &alpha, xd, x, yd, y, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, wd, dw));
+    CHECK(close_to(dw, rdw, K * CG * R * S));
+
+    /* error paths: a status, and a message naming the argument */
+    st = convxConvolutionForward(h, &alpha, xd, NULL, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, yd, yout);
+    CHECK(st == CONVX_STATUS_BAD_PARAM_NULL_POINTER);
+    convxGetLastErrorString(msg, sizeof msg);
+    CHECK(strstr(msg, "x is NULL") != NULL);
+    st = convxSetTensor4dDescriptor(xd, CONVX_TENSOR_NCHW, (convxDataType_t)3, 1, 1, 1, 1);
+    CHECK(st == CONVX_STATUS_NOT_SUPPORTED_DATA_TYPE);
+    CHECK(CONVX_STATUS_CATEGORY(st) == CONVX_STATUS_NOT_SUPPORTED);
+    /* C lets any int through an enum parameter: out-of-range values are refused, not trusted */
+    st = convxSetTensor4dDescriptor(xd, (convxTensorFormat_t)2, CONVX_DATA_FLOAT, 1, 1, 1, 1);
+    CHECK(st == CONVX_STATUS_NOT_SUPPORTED_LAYOUT);
+    st = convxSetFilter4dDescriptor(wd, CONVX_DATA_FLOAT, (convxTensorFormat_t)-1, 1, 1, 1, 1);
+    CHECK(st == CONVX_STATUS_NOT_SUPPORTED_LAYOUT);
+    st = convxSetConvolution2dDescriptor(cd, 0, 0, 1, 1, 1, 1, (convxConvolutionMode_t)5, CONVX_DATA_FLOAT);
+    CHECK(st == CONVX_STATUS_BAD_PARAM);
+    st = convxSetConvolution2dDescriptor(cd, 0, 0, 1, 1, 1, 1, CONVX_CROSS_CORRELATION, (convxDataType_t)1000);
+    CHECK(st == CONVX_STATUS_NOT_SUPPORTED_DATA_TYPE);
+    st = convxSetConvolutionMathType(cd, (convxMathType_t)4);
+    CHECK(st == CONVX_STATUS_BAD_PARAM);
+    {
+        convxHandle_t h2 = NULL;
+        st = convxCreateWithBackend(&h2, (convxBackend_t)7);
+        CHECK(st == CONVX_STATUS_BAD_PARAM && h2 == NULL);
+    }
+    /* the descriptors above are unchanged by the failed setters: the forward call still works */
+    alpha = 1.0f;
+    beta = 0.0f;
+    CHECK_OK(convxConvolutionForward(h, &alpha, xd, x, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, yd, yout));
+    CHECK(close_to(yout, ry, N * K * P * Q));
+    st = convxConvolutionForward(h, &alpha, xd, x, wd, wt, cd, (convxConvAlgo_t)42, NULL, 0, &beta, yd, yout);
+    CHECK(st == CONVX_STATUS_BAD_PARAM);
+    st = convxConvolutionForward(h, &alpha, xd, x, wd, wt, cd, (convxConvAlgo_t)-1, NULL, 0, &beta, yd, yout);
+    CHECK(st == CONVX_STATUS_BAD_PARAM);
+    CHECK(convxGetAlgorithmName((convxConvAlgo_t)-1) == NULL);
+    CHECK(convxGetAlgorithmName((convxConvAlgo_t)CONVX_ALGO_COUNT) == NULL);
+    CHECK(convxGetErrorString((convxStatus_t)12345) != NULL);
+    st = convxSetStream(h, (void*)&msg);
+    CHECK(st == CONVX_STATUS_BAD_PARAM);
+    CHECK(convxGetErrorString(CONVX_STATUS_SUCCESS) != NULL);
+    CHECK(convxGetAlgorithmName(CONVX_ALGO_REFERENCE) != NULL && strcmp(convxGetAlgorithmName(CONVX_ALGO_REFERENCE), "reference") == 0);
+
+    CHECK_OK(convxDestroyConvolutionDescriptor(cd));
+    CHECK_OK(convxDestroyFilterDescriptor(wd));
+    CHECK_OK(convxDestroyTensorDescriptor(yd));
+    CHECK_OK(convxDestroyTensorDescriptor(xd));
+    CHECK_OK(convxDestroy(h));
+    st = convxDestroy(h);
+    CHECK(st == CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR);
+
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
