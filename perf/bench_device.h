@@ -1,0 +1,89 @@
+// Where the bench's tensors live and how a run is timed. The CPU device is host memory and
+// std::chrono::steady_clock; the CUDA device (built with CONVX_HAVE_CUDA) is device memory,
+// one stream handed to the convx handle, and CUDA events. Everything above this interface is
+// the same for both backends.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "convx/convx.h"
+
+namespace convxbench {
+
+// Times one run: start() before it is launched, stop() after; elapsedMs() waits for the run to
+// finish (CUDA: the stop event) and answers its duration in milliseconds.
+class Timer {
+public:
+    virtual ~Timer() = default;
+    virtual void start() = 0;
+    virtual void stop() = 0;
+    virtual double elapsedMs() = 0;
+};
+
+class Device {
+public:
+    virtual ~Device() = default;
+    virtual convxBackend_t backend() const = 0;
+    // "AMD EPYC 7B13, 2 cores" / "NVIDIA H200, 132 SMs, 139.8 GiB"
+    virtual std::string description() const = 0;
+    // Driver and runtime versions ("" on the CPU).
+    virtual std::string driver() const { return ""; }
+    // The last-level cache the timed runs must not be served from (CPU LLC, GPU L2), in bytes.
+    virtual size_t cacheBytes() const = 0;
+
+    // Memory on the device; throws std::runtime_error when the allocation fails.
+    virtual void* alloc(size_t bytes) = 0;
+    virtual void release(void* p) = 0;
+    virtual void upload(void* dst, const void* hostSrc, size_t bytes) = 0;
+    virtual void download(void* hostDst, const void* src, size_t bytes) = 0;
+    virtual void copy(void* dst, const void* src, size_t bytes) = 0;  // device to device
+    // Every byte set to `byte`; 0xFF makes every element a NaN in f32, f64, f16 and bf16.
+    virtual void fill(void* p, unsigned char byte, size_t bytes) = 0;
+    virtual void synchronize() = 0;
+    virtual std::unique_ptr<Timer> makeTimer() = 0;
+    // The stream the handle must run on (cudaStream_t), nullptr on the CPU.
+    virtual void* stream() const { return nullptr; }
+};
+
+// A device allocation released with its owner.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    DeviceBuffer(Device& d, size_t bytes) : dev_(&d), bytes_(bytes), ptr_(bytes ? d.alloc(bytes) : nullptr) {}
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    DeviceBuffer(DeviceBuffer&& o) noexcept { swap(o); }
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+        DeviceBuffer t(std::move(o));
+        swap(t);
+        return *this;
+    }
+    ~DeviceBuffer() {
+        if (ptr_) dev_->release(ptr_);
+    }
+    void* get() const { return ptr_; }
+    size_t bytes() const { return bytes_; }
+
+private:
+    void swap(DeviceBuffer& o) noexcept {
+        std::swap(dev_, o.dev_);
+        std::swap(bytes_, o.bytes_);
+        std::swap(ptr_, o.ptr_);
+    }
+    Device* dev_ = nullptr;
+    size_t bytes_ = 0;
+    void* ptr_ = nullptr;
+};
+
+std::unique_ptr<Device> makeCpuDevice();
+// nullptr, with the reason in *why, when the bench was built without CUDA or finds no device.
+std::unique_ptr<Device> makeCudaDevice(std::string* why);
+
+// Host facts for reports.
+std::string cpuModel();
+int cpuCores();
+size_t cpuLastLevelCacheBytes();  // 0 when unknown
+
+}  // namespace convxbench
