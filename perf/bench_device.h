@@ -22,6 +22,27 @@ public:
     virtual double elapsedMs() = 0;
 };
 
+// What a GPU is, for the header of a report and for the roofline: filled by the CUDA device.
+struct GpuFacts {
+    std::string name;
+    int ccMajor = 0, ccMinor = 0;  // compute capability
+    int sms = 0;
+    size_t memoryBytes = 0;
+    size_t l2Bytes = 0;
+    int clockKHz = 0;        // cudaDevAttrClockRate: the peak SM clock
+    int fp32LanesPerSm = 0;  // FP32 FMA units per SM, from the compute capability (0 = unknown)
+    int driverVersion = 0, runtimeVersion = 0;  // cudaDriverGetVersion, cudaRuntimeGetVersion (1000 major + 10 minor)
+    // SMs x FP32 lanes x 2 x clock, in GFLOP/s (0 when the lanes are unknown).
+    double fp32PeakGflops() const { return double(sms) * fp32LanesPerSm * 2.0 * clockKHz * 1e-6; }
+};
+
+// FP32 FMA lanes per SM of a compute capability: 64 on sm_60, sm_70, sm_75, sm_80 (GP100, V100,
+// Turing, A100), 128 on sm_61, sm_86, sm_87, sm_89, sm_90 and later; 0 when unknown.
+int fp32LanesPerSm(int major, int minor);
+
+// "13.0" from 13000 (cudaDriverGetVersion's 1000 major + 10 minor).
+std::string cudaVersionText(int v);
+
 class Device {
 public:
     virtual ~Device() = default;
@@ -45,6 +66,14 @@ public:
     virtual std::unique_ptr<Timer> makeTimer() = 0;
     // The stream the handle must run on (cudaStream_t), nullptr on the CPU.
     virtual void* stream() const { return nullptr; }
+    // The GPU's facts; false on the CPU.
+    virtual bool gpuFacts(GpuFacts*) const { return false; }
+    // Measured device copy bandwidth in GB/s (10^9 bytes read + written per second), 0 when
+    // not measured (the CPU); *how says how it was measured. Takes a second or so.
+    virtual double measureCopyBandwidth(std::string* how) {
+        if (how) how->clear();
+        return 0;
+    }
 };
 
 // A device allocation released with its owner.

@@ -124,6 +124,18 @@ size_t cpuLastLevelCacheBytes() {
     return 0;
 }
 
+int fp32LanesPerSm(int major, int minor) {
+    switch (major) {
+        case 5: return 128;                     // Maxwell
+        case 6: return minor == 0 ? 64 : 128;   // GP100 / GP10x
+        case 7: return 64;                      // Volta, Turing
+        case 8: return minor == 0 ? 64 : 128;   // A100 / GA10x, Orin, Ada
+        default: return major >= 9 ? 128 : 0;   // Hopper, Blackwell
+    }
+}
+
+std::string cudaVersionText(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
 #ifndef CONVX_HAVE_CUDA
 std::unique_ptr<Device> makeCudaDevice(std::string* why) {
     if (why) *why = "convx-bench was built without CUDA (CONVX_HAVE_CUDA is off)";

@@ -2,9 +2,11 @@
 // CUDA events around each run. Built only with CONVX_HAVE_CUDA (plain C++ on the runtime API).
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "bench_device.h"
 
@@ -46,6 +48,8 @@ public:
     CudaDevice() {
         check(cudaGetDevice(&dev_), "cudaGetDevice");
         check(cudaGetDeviceProperties(&prop_, dev_), "cudaGetDeviceProperties");
+        check(cudaDeviceGetAttribute(&l2_, cudaDevAttrL2CacheSize, dev_), "cudaDeviceGetAttribute(L2CacheSize)");
+        check(cudaDeviceGetAttribute(&clockKHz_, cudaDevAttrClockRate, dev_), "cudaDeviceGetAttribute(ClockRate)");
         check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     }
     ~CudaDevice() override { cudaStreamDestroy(stream_); }
@@ -53,17 +57,17 @@ public:
     std::string description() const override {
         char buf[160];
         std::snprintf(buf, sizeof buf, " (sm_%d%d, %d SMs, %.1f GiB, L2 %.0f MiB)", prop_.major, prop_.minor, prop_.multiProcessorCount,
-                      prop_.totalGlobalMem / 1073741824.0, prop_.l2CacheSize / 1048576.0);
+                      prop_.totalGlobalMem / 1073741824.0, l2_ / 1048576.0);
         return std::string(prop_.name) + buf;
     }
     std::string driver() const override {
         int drv = 0, rt = 0;
         cudaDriverGetVersion(&drv);
         cudaRuntimeGetVersion(&rt);
-        auto v = [](int x) { return std::to_string(x / 1000) + "." + std::to_string(x % 1000 / 10); };
-        return "CUDA driver " + v(drv) + ", runtime " + v(rt);
+        return "CUDA driver " + cudaVersionText(drv) + ", runtime " + cudaVersionText(rt);
     }
-    size_t cacheBytes() const override { return static_cast<size_t>(prop_.l2CacheSize); }
+    // The L2 (cudaDevAttrL2CacheSize; 60 MiB on an H200): the rotation covers twice this.
+    size_t cacheBytes() const override { return l2_ > 0 ? static_cast<size_t>(l2_) : 0; }
     void* alloc(size_t bytes) override {
         void* p = nullptr;
         check(cudaMalloc(&p, bytes), "cudaMalloc");
@@ -88,8 +92,70 @@ public:
     std::unique_ptr<Timer> makeTimer() override { return std::make_unique<EventTimer>(stream_); }
     void* stream() const override { return stream_; }
 
+    bool gpuFacts(GpuFacts* f) const override {
+        f->name = prop_.name;
+        f->ccMajor = prop_.major;
+        f->ccMinor = prop_.minor;
+        f->sms = prop_.multiProcessorCount;
+        f->memoryBytes = prop_.totalGlobalMem;
+        f->l2Bytes = cacheBytes();
+        f->clockKHz = clockKHz_;
+        f->fp32LanesPerSm = fp32LanesPerSm(prop_.major, prop_.minor);
+        cudaDriverGetVersion(&f->driverVersion);
+        cudaRuntimeGetVersion(&f->runtimeVersion);
+        return true;
+    }
+
+    // A device-to-device cudaMemcpyAsync of 1 GiB (halved while it cannot be allocated, down to
+    // 64 MiB), 2 untimed copies, then the median of 10 timed with events; each copy reads and
+    // writes every byte once, so GB/s = 2 x bytes / time.
+    double measureCopyBandwidth(std::string* how) override {
+        struct Pair {
+            void* a = nullptr;
+            void* b = nullptr;
+            ~Pair() {
+                if (a) cudaFree(a);
+                if (b) cudaFree(b);
+            }
+        } m;
+        size_t bytes = size_t(1) << 30;
+        for (; bytes >= (size_t(64) << 20); bytes /= 2) {
+            if (cudaMalloc(&m.a, bytes) == cudaSuccess && cudaMalloc(&m.b, bytes) == cudaSuccess) break;
+            cudaGetLastError();  // clear the allocation failure
+            if (m.a) cudaFree(m.a);
+            m.a = nullptr;
+            m.b = nullptr;
+        }
+        if (!m.b) {
+            if (how) *how = "not measured: cannot allocate two 64 MiB buffers";
+            return 0;
+        }
+        check(cudaMemsetAsync(m.a, 0x3C, bytes, stream_), "cudaMemset");
+        check(cudaMemsetAsync(m.b, 0, bytes, stream_), "cudaMemset");
+        for (int i = 0; i < 2; ++i) copy(m.b, m.a, bytes);
+        synchronize();
+        EventTimer t(stream_);
+        std::vector<double> ms;
+        for (int i = 0; i < 10; ++i) {
+            t.start();
+            copy(i % 2 ? m.a : m.b, i % 2 ? m.b : m.a, bytes);
+            t.stop();
+            ms.push_back(t.elapsedMs());
+        }
+        std::sort(ms.begin(), ms.end());
+        const double med = 0.5 * (ms[4] + ms[5]);
+        if (how) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "cudaMemcpyAsync device-to-device of %.2f GiB, median of 10 (%.3f ms), read + write bytes",
+                          bytes / 1073741824.0, med);
+            *how = buf;
+        }
+        return med > 0 ? 2.0 * double(bytes) / (med * 1e-3) * 1e-9 : 0;
+    }
+
 private:
     int dev_ = 0;
+    int l2_ = 0, clockKHz_ = 0;
     cudaDeviceProp prop_{};
     cudaStream_t stream_{};
 };
@@ -101,7 +167,15 @@ std::unique_ptr<Device> makeCudaDevice(std::string* why) {
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
         cudaGetLastError();
-        if (why) *why = e != cudaSuccess ? std::string("no usable CUDA device: ") + cudaGetErrorString(e) : "no CUDA device is visible";
+        int drv = 0;
+        cudaDriverGetVersion(&drv);
+        if (!why) return nullptr;
+        if (e == cudaSuccess)
+            *why = "no CUDA device is visible";
+        else if (drv == 0)
+            *why = std::string("no NVIDIA driver is loaded on this machine (no GPU): ") + cudaGetErrorString(e);
+        else
+            *why = std::string("no usable CUDA device (driver ") + cudaVersionText(drv) + "): " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
         return nullptr;
     }
     try {

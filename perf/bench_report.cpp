@@ -69,12 +69,20 @@ bool measured(const Row& r) { return r.status == "ok" && std::isfinite(r.medianM
 
 }  // namespace
 
-void printProblemTable(std::FILE* out, const std::vector<Row>& rows, const std::string& baseline) {
-    const std::string vs = baseline.empty() ? std::string("speedup") : "vs " + baseline;
+void printProblemTable(std::FILE* out, const std::vector<Row>& rows, const TableStyle& style) {
+    const std::string vs = style.baseline.empty() ? std::string("speedup") : "vs " + style.baseline;
+    const std::string vs2 = "vs " + style.baseline2;
+    const bool second = !style.baseline2.empty();
+    const int w1 = int(std::max<size_t>(12, vs.size())), w2 = int(std::max<size_t>(12, vs2.size()));
     size_t algoW = 18;
     for (const Row& r : rows) algoW = std::max(algoW, r.algo.size() + (r.isBaseline ? 2 : 0) + 1);
-    std::fprintf(out, "  %-*s %11s %11s %10s %9s %12s  %s\n", int(algoW), "algo", "median ms", "min ms", "GFLOP/s", "GB/s",
-                 vs.c_str(), "check (rel L2 err)");
+    std::string head = "  ";
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%-*s %11s %11s %10s %9s %*s", int(algoW), "algo", "median ms", "min ms", "GFLOP/s", "GB/s", w1, vs.c_str());
+    head += buf;
+    if (second) std::snprintf(buf, sizeof buf, " %*s", w2, vs2.c_str()), head += buf;
+    if (style.roofline) std::snprintf(buf, sizeof buf, " %10s", "% roofline"), head += buf;
+    std::fprintf(out, "%s  %s\n", head.c_str(), "check (rel L2 err)");
     for (const Row& r : rows) {
         const std::string label = r.algo + (r.isBaseline ? " *" : "");
         if (r.status != "ok") {
@@ -82,58 +90,138 @@ void printProblemTable(std::FILE* out, const std::vector<Row>& rows, const std::
             continue;
         }
         const std::string sp = std::isfinite(r.speedup) ? num(r.speedup, "%.2fx") : "-";
-        std::fprintf(out, "  %-*s %11s %11s %10s %9s %12s  %s%s%s\n", int(algoW), label.c_str(), num(r.medianMs, "%.4f").c_str(),
-                     num(r.minMs, "%.4f").c_str(), num(r.gflops, "%.2f").c_str(), num(r.gbps, "%.3f").c_str(), sp.c_str(),
-                     checkText(r).c_str(), r.message.empty() ? "" : "  ", r.message.c_str());
+        std::string line = "  ";
+        std::snprintf(buf, sizeof buf, "%-*s %11s %11s %10s %9s %*s", int(algoW), label.c_str(), num(r.medianMs, "%.4f").c_str(),
+                      num(r.minMs, "%.4f").c_str(), num(r.gflops, "%.2f").c_str(), num(r.gbps, "%.3f").c_str(), w1, sp.c_str());
+        line += buf;
+        if (second) {
+            const std::string sp2 = std::isfinite(r.speedup2) ? num(r.speedup2, "%.2fx") : "-";
+            std::snprintf(buf, sizeof buf, " %*s", w2, sp2.c_str());
+            line += buf;
+        }
+        if (style.roofline) {
+            const std::string pct = std::isfinite(r.rooflinePct) ? num(r.rooflinePct, "%.1f%%") : "-";
+            std::snprintf(buf, sizeof buf, " %10s", pct.c_str());
+            line += buf;
+        }
+        std::fprintf(out, "%s  %s%s%s\n", line.c_str(), checkText(r).c_str(), r.message.empty() ? "" : "  ", r.message.c_str());
     }
     std::fflush(out);
 }
 
-void printSummary(std::FILE* out, const std::vector<Row>& rows, const std::string& baseline) {
-    struct Acc {
-        int problems = 0, withRatio = 0, failed = 0, errors = 0, na = 0;
+void printSummary(std::FILE* out, const std::vector<Row>& rows, const TableStyle& style) {
+    struct Geo {
+        int n = 0;
         double logSum = 0, lo = INFINITY, hi = 0;
+        void add(double v) {
+            if (!(std::isfinite(v) && v > 0)) return;
+            ++n;
+            logSum += std::log(v);
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+        std::string mean() const { return n ? num(std::exp(logSum / n), "%.2fx") : std::string("-"); }
+        std::string range() const { return n ? "[" + num(lo, "%.2fx") + " .. " + num(hi, "%.2fx") + "]" : std::string(); }
+    };
+    struct Acc {
+        int problems = 0, failed = 0, errors = 0, na = 0;
+        Geo g1, g2;
     };
     std::vector<std::string> order;
     std::map<std::string, Acc> acc;
+    size_t nameW = 18;
     for (const Row& r : rows) {
         if (r.algo == "-") continue;
         if (!acc.count(r.algo)) order.push_back(r.algo);
+        nameW = std::max(nameW, r.algo.size());
         Acc& a = acc[r.algo];
         if (r.status == "n/a") ++a.na;
         if (r.status == "error") ++a.errors;
         if (r.check == "FAIL") ++a.failed;
         if (!measured(r)) continue;
         ++a.problems;
-        if (std::isfinite(r.speedup) && r.speedup > 0) {
-            ++a.withRatio;
-            a.logSum += std::log(r.speedup);
-            a.lo = std::min(a.lo, r.speedup);
-            a.hi = std::max(a.hi, r.speedup);
-        }
+        a.g1.add(r.speedup);
+        a.g2.add(r.speedup2);
     }
-    std::fprintf(out, "Summary per algorithm (geometric mean of the speedup vs %s over the problems both ran):\n",
-                 baseline.empty() ? "no baseline" : baseline.c_str());
+    const bool second = !style.baseline2.empty();
+    std::fprintf(out, "Summary per algorithm (geometric mean of the speedup vs %s%s%s over the problems both ran):\n",
+                 style.baseline.empty() ? "no baseline" : style.baseline.c_str(), second ? ", and vs " : "",
+                 second ? style.baseline2.c_str() : "");
     for (const std::string& name : order) {
         const Acc& a = acc[name];
-        std::string g = a.withRatio ? num(std::exp(a.logSum / a.withRatio), "%.2fx") : std::string("-");
-        std::string range = a.withRatio ? "[" + num(a.lo, "%.2fx") + " .. " + num(a.hi, "%.2fx") + "]" : std::string();
-        std::fprintf(out, "  %-18s geomean %8s over %3d problems %-22s %d failed, %d errors, %d n/a\n", name.c_str(), g.c_str(),
-                     a.withRatio, range.c_str(), a.failed, a.errors, a.na);
+        std::string extra;
+        if (second) extra = "vs " + style.baseline2 + " " + a.g2.mean() + " over " + std::to_string(a.g2.n) + " " + a.g2.range() + "; ";
+        std::fprintf(out, "  %-*s geomean %8s over %3d problems %-22s %s%d failed, %d errors, %d n/a\n", int(nameW), name.c_str(),
+                     a.g1.mean().c_str(), a.g1.n, a.g1.range().c_str(), extra.c_str(), a.failed, a.errors, a.na);
     }
     std::fflush(out);
 }
 
-void writeCsv(const std::string& path, const std::vector<Row>& rows) {
+std::vector<std::string> headerLines(const RunInfo& in) {
+    std::vector<std::string> l;
+    char buf[512];
+    l.push_back("tool: convx-bench " + in.convxVersion);
+    l.push_back("git_commit: " + in.gitCommit);
+    l.push_back("date: " + in.date);
+    l.push_back("backend: " + in.backend);
+    l.push_back("device: " + in.device);
+    if (in.haveGpu) {
+        const GpuFacts& g = in.gpu;
+        std::snprintf(buf, sizeof buf, "gpu: %s, compute capability %d.%d, %d SMs, %.1f GiB, L2 %.1f MiB, clock %.0f MHz", g.name.c_str(),
+                      g.ccMajor, g.ccMinor, g.sms, g.memoryBytes / 1073741824.0, g.l2Bytes / 1048576.0, g.clockKHz / 1000.0);
+        l.push_back(buf);
+        l.push_back("cuda: driver " + cudaVersionText(g.driverVersion) + " (" + std::to_string(g.driverVersion) + "), runtime " +
+                    cudaVersionText(g.runtimeVersion) + " (" + std::to_string(g.runtimeVersion) + ")");
+    } else if (!in.driver.empty()) {
+        l.push_back("driver: " + in.driver);
+    }
+    if (!in.cudnnVersion.empty()) l.push_back("cudnn: " + in.cudnnVersion);
+    if (in.haveGpu) {
+        if (in.copyGBs > 0)
+            std::snprintf(buf, sizeof buf, "copy_bandwidth: %.1f GB/s (%s)", in.copyGBs, in.copyHow.c_str());
+        else
+            std::snprintf(buf, sizeof buf, "copy_bandwidth: not measured (%s)", in.copyHow.c_str());
+        l.push_back(buf);
+        if (in.fp32PeakGflops > 0)
+            std::snprintf(buf, sizeof buf, "fp32_peak: %.0f GFLOP/s (%d SMs x %d FP32 lanes x 2 x %.0f MHz)", in.fp32PeakGflops, in.gpu.sms,
+                          in.gpu.fp32LanesPerSm, in.gpu.clockKHz / 1000.0);
+        else
+            std::snprintf(buf, sizeof buf, "fp32_peak: unknown (no FP32 lane count for sm_%d%d)", in.gpu.ccMajor, in.gpu.ccMinor);
+        l.push_back(buf);
+        l.push_back("roofline: time = max(flops / fp32_peak, min_bytes / copy_bandwidth); % roofline = time / median x 100 "
+                    "(fp32 problems without tensor-op math)");
+    }
+    l.push_back("cpu: " + in.cpuModel + ", " + std::to_string(in.cpuCores) + " cores");
+    l.push_back("os: " + in.os);
+    l.push_back("compiler: " + in.compiler);
+    if (in.backend == "cpu") l.push_back("threads: " + std::to_string(in.threads));
+    std::snprintf(buf, sizeof buf, "timing: %d warm-up, then timed runs until at least %d and %.3g s, median reported; rotation over %zu bytes",
+                  in.warmup, std::max(in.iters, in.minIters), in.minTime, in.flushBytes);
+    l.push_back(buf);
+    l.push_back("baseline: " + (in.baseline.empty() ? std::string("none") : in.baseline) +
+                (in.baseline2.empty() ? std::string() : ", second: " + in.baseline2));
+    if (in.wsCapBytes > 0) l.push_back("cudnn_workspace_cap: " + std::to_string(static_cast<unsigned long long>(in.wsCapBytes)) + " bytes");
+    l.push_back(std::string("check: ") + (in.check ? "on" : "off"));
+    l.push_back("command: " + in.command);
+    return l;
+}
+
+void writeCsv(const std::string& path, const RunInfo& info, const std::vector<Row>& rows) {
     std::ofstream f(path);
     if (!f) throw std::runtime_error("cannot write " + path);
+    for (std::string line : headerLines(info)) {
+        for (char& c : line)
+            if (c == '\n' || c == '\r') c = ' ';
+        f << "# " << line << '\n';
+    }
     f << "problem,name,direction,algo,backend,median_ms,min_ms,gflops,gbps,speedup_vs_baseline,rel_err,check,"
-         "baseline,is_baseline,runs,workspace_bytes,status,message\n";
+         "baseline,is_baseline,runs,workspace_bytes,status,message,baseline2,speedup_vs_baseline2,roofline_pct,note\n";
     for (const Row& r : rows) {
         f << csvField(r.problem) << ',' << csvField(r.name) << ',' << r.dir << ',' << csvField(r.algo) << ',' << r.backend << ','
           << num(r.medianMs, "%.6g") << ',' << num(r.minMs, "%.6g") << ',' << num(r.gflops, "%.6g") << ',' << num(r.gbps, "%.6g")
           << ',' << num(r.speedup, "%.6g") << ',' << num(r.relErr, "%.3e") << ',' << r.check << ',' << csvField(r.baseline) << ','
-          << (r.isBaseline ? 1 : 0) << ',' << r.runs << ',' << r.workspace << ',' << r.status << ',' << csvField(r.message) << '\n';
+          << (r.isBaseline ? 1 : 0) << ',' << r.runs << ',' << r.workspace << ',' << r.status << ',' << csvField(r.message) << ','
+          << csvField(r.baseline2) << ',' << num(r.speedup2, "%.6g") << ',' << num(r.rooflinePct, "%.4g") << ',' << csvField(r.note) << '\n';
     }
     if (!f) throw std::runtime_error("cannot write " + path);
 }
@@ -145,7 +233,24 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
       << "    \"tool\": \"convx-bench\",\n"
       << "    \"backend\": " << jsonString(in.backend) << ",\n"
       << "    \"device\": " << jsonString(in.device) << ",\n"
-      << "    \"driver\": " << jsonString(in.driver) << ",\n"
+      << "    \"driver\": " << jsonString(in.driver) << ",\n";
+    if (in.haveGpu) {
+        const GpuFacts& g = in.gpu;
+        f << "    \"gpu\": {\"name\": " << jsonString(g.name) << ", \"compute_capability\": "
+          << jsonString(std::to_string(g.ccMajor) + "." + std::to_string(g.ccMinor)) << ", \"sms\": " << g.sms
+          << ", \"memory_bytes\": " << g.memoryBytes << ", \"l2_bytes\": " << g.l2Bytes << ", \"clock_khz\": " << g.clockKHz
+          << ", \"fp32_lanes_per_sm\": " << g.fp32LanesPerSm << ", \"driver_version\": " << jsonString(cudaVersionText(g.driverVersion))
+          << ", \"driver_version_raw\": " << g.driverVersion << ", \"runtime_version\": " << jsonString(cudaVersionText(g.runtimeVersion))
+          << ", \"runtime_version_raw\": " << g.runtimeVersion << "},\n"
+          << "    \"copy_bandwidth_gbs\": " << jsonNumber(in.copyGBs > 0 ? in.copyGBs : kNaN) << ",\n"
+          << "    \"copy_bandwidth_method\": " << jsonString(in.copyHow) << ",\n"
+          << "    \"fp32_peak_gflops\": " << jsonNumber(in.fp32PeakGflops > 0 ? in.fp32PeakGflops : kNaN) << ",\n"
+          << "    \"roofline\": " << jsonString("roofline_pct = max(flops / fp32_peak, min_bytes / copy_bandwidth) / median_ms x 100, "
+                                              "for fp32 problems without tensor-op math") << ",\n";
+    } else {
+        f << "    \"gpu\": null,\n";
+    }
+    f << "    \"cudnn_version\": " << jsonString(in.cudnnVersion) << ",\n"
       << "    \"cpu\": {\"model\": " << jsonString(in.cpuModel) << ", \"cores\": " << in.cpuCores << "},\n"
       << "    \"os\": " << jsonString(in.os) << ",\n"
       << "    \"compiler\": " << jsonString(in.compiler) << ",\n"
@@ -157,7 +262,10 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
       << "    \"warmup\": " << in.warmup << ",\n"
       << "    \"min_time_s\": " << jsonNumber(in.minTime) << ",\n"
       << "    \"flush_bytes\": " << in.flushBytes << ",\n"
+      << "    \"min_iters\": " << in.minIters << ",\n"
       << "    \"baseline\": " << jsonString(in.baseline) << ",\n"
+      << "    \"baseline2\": " << jsonString(in.baseline2) << ",\n"
+      << "    \"cudnn_workspace_cap_bytes\": " << jsonNumber(in.wsCapBytes > 0 ? in.wsCapBytes : kNaN, "%.0f") << ",\n"
       << "    \"check\": " << (in.check ? "true" : "false") << ",\n"
       << "    \"timing\": " << jsonString("median of the timed runs after warm-up; inputs rotated over buffer copies totalling "
                                          "at least flush_bytes")
@@ -173,7 +281,8 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
           << ", \"check\": " << jsonString(r.check) << ", \"baseline\": " << jsonString(r.baseline)
           << ", \"is_baseline\": " << (r.isBaseline ? "true" : "false") << ", \"runs\": " << r.runs
           << ", \"workspace_bytes\": " << r.workspace << ", \"status\": " << jsonString(r.status)
-          << ", \"message\": " << jsonString(r.message) << "}";
+          << ", \"message\": " << jsonString(r.message) << ", \"baseline2\": " << jsonString(r.baseline2)
+          << ", \"speedup_vs_baseline2\": " << jsonNumber(r.speedup2) << ", \"roofline_pct\": " << jsonNumber(r.rooflinePct) << ", \"note\": " << jsonString(r.note) << "}";
     }
     f << "\n  ]\n}\n";
     if (!f) throw std::runtime_error("cannot write " + path);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_device.h"
+
 namespace convxbench {
 
 constexpr double kNaN = NAN;
@@ -27,10 +29,14 @@ struct Row {
     double medianMs = kNaN, minMs = kNaN;
     double gflops = kNaN, gbps = kNaN;
     double speedup = kNaN;  // baseline median / this median
+    std::string baseline2;   // the second runner compared with (cudnn_heur on the GPU), "" when none
+    double speedup2 = kNaN;  // second baseline median / this median
+    double rooflinePct = kNaN;  // roofline time / median x 100 (GPU, fp32 without tensor ops)
     double relErr = kNaN;
     std::string check;  // "PASS", "FAIL", "off", "n/a", "ERROR"
     size_t workspace = 0;
     std::string message;  // the reason for n/a, the convx message for an error, a note
+    std::string note;     // cudnn_find: what cuDNN listed, timed, skipped and why (CSV/JSON only)
 };
 
 // Where and from what the numbers came: the JSON header block.
@@ -38,6 +44,14 @@ struct RunInfo {
     std::string backend;
     std::string device;  // the device the runs ran on (CPU model or GPU)
     std::string driver;  // GPU driver and runtime versions, "" on the CPU
+    bool haveGpu = false;
+    GpuFacts gpu;               // when haveGpu
+    std::string cudnnVersion;   // "" when cuDNN is not used
+    double copyGBs = 0;         // measured device copy bandwidth (read + write), 0 = not measured
+    std::string copyHow;
+    double fp32PeakGflops = 0;  // SMs x FP32 lanes x 2 x clock, 0 = unknown
+    double wsCapBytes = 0;      // cuDNN workspace cap
+    int minIters = 0;           // the floor on timed runs (20 on the GPU)
     std::string cpuModel;
     int cpuCores = 0;
     std::string os;
@@ -50,17 +64,29 @@ struct RunInfo {
     double minTime = 0;
     size_t flushBytes = 0;
     std::string baseline;
+    std::string baseline2;
     bool check = true;
     std::string command;
 };
 
-// The table of one problem (one direction), all its rows.
-void printProblemTable(std::FILE* out, const std::vector<Row>& rows, const std::string& baseline);
-// One line per runner: problems measured, geomean speedup vs the baseline, failures.
-void printSummary(std::FILE* out, const std::vector<Row>& rows, const std::string& baseline);
+// The columns of the table: one ratio column per baseline given, the roofline column when asked.
+struct TableStyle {
+    std::string baseline;   // "" = none
+    std::string baseline2;  // "" = no second ratio column
+    bool roofline = false;
+};
 
-// Both throw std::runtime_error when the file cannot be written.
-void writeCsv(const std::string& path, const std::vector<Row>& rows);
+// The table of one problem (one direction), all its rows.
+void printProblemTable(std::FILE* out, const std::vector<Row>& rows, const TableStyle& style);
+// One line per runner: problems measured, geomean speedup vs the baseline(s), failures.
+void printSummary(std::FILE* out, const std::vector<Row>& rows, const TableStyle& style);
+
+// The header lines of a run (device, versions, roofline, method), for the console and the CSV.
+std::vector<std::string> headerLines(const RunInfo& info);
+
+// Both throw std::runtime_error when the file cannot be written. The CSV starts with the
+// header block as '#' comment lines.
+void writeCsv(const std::string& path, const RunInfo& info, const std::vector<Row>& rows);
 void writeJson(const std::string& path, const RunInfo& info, const std::vector<Row>& rows);
 
 // Host facts for the header block.

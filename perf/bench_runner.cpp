@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "algorithm.h"
+#include "bench_cudnn.h"
 #include "execute.h"
 #include "registry.h"
 
@@ -189,15 +190,17 @@ std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::
     convxConvAlgo_t id;
     // convx's own algorithms, "cudnn" (convx's cuDNN fallback, through convx) included.
     if (convx::parseAlgoName(name, &id)) return std::make_unique<ConvxRunner>(api, id);
-    if (name == "cudnn_find" || name == "cudnn_heur") {
-        // The cuDNN columns (cuDNN called directly: Find-best and Get_v7 top-1, same math mode)
-        // slot in here as Runners of their own.
-        *why = "the cuDNN columns are not built into convx-bench yet";
+    if (isCudnnColumn(name)) {
+        // cuDNN called directly: its runners depend on the problem (one per algorithm cuDNN
+        // lists for it), so the bench makes them per problem through CudnnBench.
+        *why = "'" + name + "' is a cuDNN column, made per problem by the bench (bench_cudnn.h)";
         return nullptr;
     }
     *why = "unknown algorithm '" + name + "'";
     return nullptr;
 }
+
+bool isCudnnColumn(const std::string& name) { return name == "cudnn_find" || name == "cudnn_heur"; }
 
 std::vector<std::string> backendAlgorithms(convxBackend_t backend) {
     std::vector<std::string> names;
@@ -205,5 +208,14 @@ std::vector<std::string> backendAlgorithms(convxBackend_t backend) {
         if (a->backend() == backend && std::find(names.begin(), names.end(), a->name()) == names.end()) names.push_back(a->name());
     return names;
 }
+
+#ifndef CONVX_HAVE_CUDNN
+std::unique_ptr<CudnnBench> makeCudnnBench(void*, std::string* why) {
+    if (why) *why = "convx-bench was built without cuDNN (CONVX_HAVE_CUDNN is off)";
+    return nullptr;
+}
+
+bool builtWithCudnn() { return false; }
+#endif
 
 }  // namespace convxbench

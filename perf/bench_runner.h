@@ -1,6 +1,7 @@
 // The columns of the bench. A Runner runs one problem on tensors that already live on the
-// device: today a convx algorithm through the public C API (exactly as users call it), later
-// cuDNN's Find-best and heuristic top-1 beside it. Any runner can be the baseline the others are
+// device: a convx algorithm through the public C API (exactly as users call it), or one cuDNN
+// algorithm called directly (bench_cudnn.h), from whose runs the bench derives cuDNN's
+// Find-best and heuristic top-1 columns. Any column can be the baseline the others are
 // compared with.
 #pragma once
 
@@ -76,9 +77,13 @@ private:
 // The message of the calling thread's last convx failure.
 std::string lastConvxError();
 
-// "reference", "auto", any convx algorithm name or id (see convxGetAlgorithmName); later the
-// cuDNN columns ("cudnn_find", "cudnn_heur"). nullptr with the reason for an unknown name.
+// "reference", "auto", any convx algorithm name or id (see convxGetAlgorithmName). nullptr
+// with the reason for an unknown name, and for the cuDNN columns, which are not one runner but
+// made per problem (see isCudnnColumn and bench_cudnn.h).
 std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::string* why);
+
+// "cudnn_find" and "cudnn_heur": cuDNN called directly, Find-best and the heuristic's top-1.
+bool isCudnnColumn(const std::string& name);
 
 // Every convx algorithm the backend has, in registry (priority) order, by name.
 std::vector<std::string> backendAlgorithms(convxBackend_t backend);

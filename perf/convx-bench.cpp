@@ -5,6 +5,11 @@
 // Algorithms run through the public C API, on descriptors built from the Problem exactly as a
 // user builds them. The internals (convx_internal) are used only to parse problem strings, to
 // list the registry, and to compute the reference when the backend's own reference is not run.
+// On the GPU every result is checked against CONVX_ALGO_REFERENCE of the CUDA backend (through
+// the C API, once per problem), and cuDNN runs beside convx, called directly (bench_cudnn.h):
+// every algorithm it lists for the problem is timed here, the fastest is cudnn_find (the default
+// baseline), the heuristic's top-1 is cudnn_heur (the second ratio column); the header gives the
+// measured copy bandwidth and fp32 FMA peak, and each row its share of that roofline.
 //
 // Method (see docs' "Performance method"): warm-up runs, then timed runs until both --iters runs
 // and --min-time seconds are reached; the median is reported. The inputs are copied into as many
@@ -29,6 +34,7 @@
 #include <omp.h>
 #endif
 
+#include "bench_cudnn.h"
 #include "bench_device.h"
 #include "bench_report.h"
 #include "bench_runner.h"
@@ -66,16 +72,25 @@ const char* const kUsage =
     "\n"
     "Bench options:\n"
     "  --backend=cpu|cuda      backend whose algorithms run (default cpu)\n"
-    "  --algo=NAME[,NAME...]   algorithms to run (default all = every algorithm of the backend;\n"
+    "  --algo=NAME[,NAME...]   algorithms to run (default all = every algorithm of the backend,\n"
+    "                          on cuda with cuDNN also cudnn_find and cudnn_heur;\n"
     "                          'auto' = the selector's pick; e.g. --algo=all,auto)\n"
-    "  --baseline=NAME|none    runner every other is compared with (default reference); it is\n"
-    "                          always run\n"
-    "  --iters=N               least number of timed runs (default 5)\n"
+    "                          cudnn_find: every algorithm cuDNN lists for the problem, each timed\n"
+    "                          by the bench, the fastest that passes the check; cudnn_heur: cuDNN's\n"
+    "                          heuristic top-1 (Get_v7); both call cuDNN directly (cuda only)\n"
+    "  --baseline=NAME|none    runner every other is compared with (default reference on cpu,\n"
+    "                          cudnn_find on cuda with cuDNN); it is always run. On cuda with\n"
+    "                          cuDNN, cudnn_heur is always run too, as a second ratio column\n"
+    "  --cudnn-all             also one row per cuDNN algorithm, cudnn:<NAME> (cuda only)\n"
+    "  --ws-cap-mb=N           largest cuDNN workspace to allocate, MiB (default 4096); algorithms\n"
+    "                          needing more are skipped and named in a note\n"
+    "  --iters=N               least number of timed runs (default 5; on cuda at least 20)\n"
     "  --warmup=N              untimed runs first (default 1)\n"
     "  --min-time=SECONDS      least total timed time per algorithm (default 0.1)\n"
     "  --max-iters=N           most timed runs (default 100000)\n"
     "  --threads=N             CPU threads (default 0 = OpenMP default)\n"
-    "  --check=on|off          check each algorithm against the reference (default on)\n"
+    "  --check=on|off          check each algorithm against the float64 reference (default on;\n"
+    "                          on cuda: CONVX_ALGO_REFERENCE of the CUDA backend, once per problem)\n"
     "  --tol=X                 relative L2 error bound (default by data type: f64 1e-12,\n"
     "                          f32 1e-5 (1e-2 with tensor-op math), f16 2e-3 (1e-2 with f16\n"
     "                          accumulation), bf16 1e-2)\n"
@@ -88,6 +103,9 @@ const char* const kUsage =
     "  --dir=fwd|bwd_d|bwd_w|all (or a comma list)  --dt=f32|f64|f16|bf16  --acc=  --mode=conv|xcorr\n"
     "  --math=default|tensor_op|tensor_op_conv|fma  --tag=nchw|nhwc  --stag= --wtag= --dtag=\n"
     "  --xstrides=n:c:... --ystrides=n:c:...\n"
+    "On cuda the header gives the GPU, driver, runtime and cuDNN versions, the measured copy\n"
+    "bandwidth and the fp32 FMA peak, and the table a '% roofline' column (fp32 problems without\n"
+    "tensor-op math): max(flops / peak, min bytes / bandwidth) / median x 100.\n"
     "Exit status: 0 all checks passed, 1 a check failed or a problem/algorithm errored,\n"
     "2 usage error, 3 the backend is not available.\n";
 
@@ -95,6 +113,9 @@ struct Options {
     std::string backend = "cpu";
     std::vector<std::string> algos;  // empty: all of the backend
     std::string baseline = "reference";
+    bool baselineGiven = false;  // else: reference on cpu, cudnn_find on cuda with cuDNN
+    bool cudnnAll = false;
+    double wsCapMb = 4096;
     int iters = 5, warmup = 1;
     double minTime = 0.1;
     long maxIters = 100000;
@@ -158,6 +179,10 @@ Options parseArgs(int argc, char** argv) {
             o.list = true;
             continue;
         }
+        if (a == "--cudnn-all") {
+            o.cudnnAll = true;
+            continue;
+        }
         if (a.rfind("--", 0) != 0) {
             o.descriptors.push_back(a);
             continue;
@@ -172,6 +197,9 @@ Options parseArgs(int argc, char** argv) {
             o.algos = splitList(v, ',');
         } else if (key == "baseline") {
             o.baseline = v == "none" ? std::string() : v;
+            o.baselineGiven = true;
+        } else if (key == "ws-cap-mb") {
+            o.wsCapMb = parseDouble(key, v, 0);
         } else if (key == "iters") {
             o.iters = static_cast<int>(parseLong(key, v, 1, 100000000));
         } else if (key == "warmup") {
@@ -452,9 +480,17 @@ struct Bench {
     Options opt;
     Device* dev = nullptr;
     ConvxApi* api = nullptr;
-    std::vector<std::unique_ptr<Runner>> runners;  // baseline first
+    std::vector<std::unique_ptr<Runner>> runners;  // convx's, baseline first
     size_t flushBytes = 0;
     int refThreads = 0;
+    int minIters = 0;  // floor on the timed runs (20 on the GPU)
+    // cuDNN called directly (cuda backend only): which of its columns, and the workspace cap.
+    CudnnBench* cudnn = nullptr;
+    bool wantFind = false, wantHeur = false;
+    size_t wsCap = 0;
+    std::string baseline2;  // the second ratio column (cudnn_heur), "" when none
+    // The roofline (GPU): fp32 FMA peak and measured copy bandwidth; 0 = none.
+    double peakGflops = 0, copyGBs = 0;
 
     std::vector<Row> runProblem(const Problem& p, const std::string& name);
 };
@@ -469,6 +505,7 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
     tmpl.dir = convx::directionName(p.dir);
     tmpl.backend = convx::backendName(dev->backend());
     tmpl.baseline = opt.baseline;
+    tmpl.baseline2 = baseline2;
     std::vector<Row> rows;
     auto problemError = [&](const std::string& msg) {
         Row r = tmpl;
@@ -479,6 +516,15 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
         rows.push_back(r);
         return rows;
     };
+    auto naRow = [&](const std::string& algo, const std::string& why) {
+        Row row = tmpl;
+        row.algo = algo;
+        row.isBaseline = algo == opt.baseline;
+        row.status = "n/a";
+        row.check = "n/a";
+        row.message = why;
+        return row;
+    };
 
     std::string note;
     try {
@@ -488,7 +534,7 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
     }
     if (!note.empty()) std::printf("  note: %s\n", note.c_str());
 
-    // Which runners apply.
+    // Which convx runners apply.
     std::vector<Runner*> active;
     std::vector<Row> naRows;
     for (auto& r : runners) {
@@ -499,16 +545,51 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
         } catch (const std::exception& e) {
             why = e.what();
         }
-        if (ok) {
+        if (ok)
             active.push_back(r.get());
-        } else {
-            Row row = tmpl;
-            row.algo = r->name();
-            row.isBaseline = r->name() == opt.baseline;
-            row.status = "n/a";
-            row.check = "n/a";
-            row.message = why;
-            naRows.push_back(row);
+        else
+            naRows.push_back(naRow(r->name(), why));
+    }
+
+    // cuDNN: its list for the problem (heuristic order) and the entries to time: all that are
+    // supported and fit the workspace cap for Find-best (and --cudnn-all), else the top-1.
+    std::vector<CudnnAlgo> cudnnList;
+    std::vector<std::unique_ptr<Runner>> cudnnRunners;
+    std::vector<size_t> cudnnEntry;  // cudnnList index of each runner
+    std::vector<std::string> notSupported, overCap;
+    std::string cudnnWhy;  // why no cuDNN column applies at all
+    int heur = -1;
+    const bool wantCudnn = cudnn && (wantFind || wantHeur || opt.cudnnAll);
+    if (wantCudnn) {
+        try {
+            cudnnList = cudnn->setProblem(p);
+        } catch (const std::exception& e) {
+            cudnnWhy = std::string("cuDNN: ") + e.what();
+        }
+        for (size_t i = 0; i < cudnnList.size() && heur < 0; ++i)
+            if (cudnnList[i].supported) heur = static_cast<int>(i);
+        if (cudnnWhy.empty() && heur < 0) cudnnWhy = "cuDNN lists no supported algorithm for this problem";
+        for (size_t i = 0; i < cudnnList.size(); ++i) {
+            const CudnnAlgo& a = cudnnList[i];
+            if (!(wantFind || opt.cudnnAll || static_cast<int>(i) == heur)) continue;
+            std::string why;
+            if (!a.supported) {
+                notSupported.push_back(a.name + " (" + a.status + ")");
+                why = a.status;
+            } else if (a.workspace > wsCap) {
+                why = "workspace " + bytesText(double(a.workspace)) + " > --ws-cap-mb " + bytesText(double(wsCap));
+                overCap.push_back(a.name + " (" + why + ")");
+            } else {
+                try {
+                    cudnnRunners.push_back(cudnn->makeRunner(a));
+                    cudnnEntry.push_back(i);
+                    continue;
+                } catch (const std::exception& e) {
+                    why = e.what();
+                    notSupported.push_back(a.name + " (" + why + ")");
+                }
+            }
+            if (opt.cudnnAll) naRows.push_back(naRow(a.label(), why));
         }
     }
 
@@ -531,7 +612,22 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
     std::printf("  %.4g GFLOP, %s min traffic; %zu rotated buffer set%s of %s\n", p.flops() * 1e-9, bytesText(minTraffic).c_str(),
                 copies, copies > 1 ? "s" : "", bytesText(double(slotBytes)).c_str());
 
-    if (active.empty()) {
+    // The rows of the cuDNN columns when nothing of cuDNN's runs.
+    auto cudnnColumnsNa = [&](const std::string& why) {
+        if (wantFind) rows.push_back(naRow("cudnn_find", why));
+        if (wantHeur) rows.push_back(naRow("cudnn_heur", why));
+    };
+    if (active.empty() && cudnnRunners.empty()) {
+        if (wantCudnn) {
+            std::string why = cudnnWhy;
+            if (why.empty()) {
+                why = "no cuDNN algorithm could run";
+                if (!overCap.empty()) why += "; workspace over the cap: " + join(overCap, ", ");
+                if (!notSupported.empty()) why += "; not supported: " + join(notSupported, ", ");
+            }
+            std::printf("  note: %s\n", why.c_str());
+            cudnnColumnsNa(why);
+        }
         rows.insert(rows.end(), naRows.begin(), naRows.end());
         return rows;
     }
@@ -557,13 +653,27 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
     };
     auto outPtr = [&](const Tensors& t) { return outRole == kX ? t.x : outRole == kW ? t.w : t.y; };
 
-    // The oracle: the float64 reference on the same inputs, computed once. On the CPU backend
-    // the reference algorithm's own checked run (through the C API, first in line as the
-    // baseline) provides it; otherwise it is computed on the host here.
+    // The oracle, computed once per problem on the same inputs. CPU: the reference algorithm's
+    // own checked run (through the C API, first in line as the baseline) provides it, or else
+    // the float64 host reference. CUDA: CONVX_ALGO_REFERENCE on the GPU through the C API (a
+    // float64 sum per output element), run here on the first buffer set.
     bool haveGolden = false;
     const double tol = opt.tol >= 0 ? opt.tol : toleranceFor(p);
-    const bool goldenFromRunner = dev->backend() == CONVX_BACKEND_CPU && active.front()->name() == "reference";
-    if (opt.check && !goldenFromRunner) {
+    const bool goldenFromRunner = dev->backend() == CONVX_BACKEND_CPU && !active.empty() && active.front()->name() == "reference";
+    if (opt.check && !goldenFromRunner && dev->backend() == CONVX_BACKEND_CUDA) {
+        try {
+            const Tensors t = slot(0);
+            DeviceBuffer ws(*dev, api->workspaceSize(CONVX_ALGO_REFERENCE));
+            dev->fill(outPtr(t), 0xFF, bytes[outRole]);
+            api->run(CONVX_ALGO_REFERENCE, t, ws.get(), ws.bytes());
+            dev->synchronize();
+            golden.assign(bytes[outRole], 0xFF);
+            dev->download(golden.data(), outPtr(t), bytes[outRole]);
+            haveGolden = true;
+        } catch (const std::exception& e) {
+            return problemError(std::string("the GPU reference (CONVX_ALGO_REFERENCE) failed: ") + e.what());
+        }
+    } else if (opt.check && !goldenFromRunner) {
         try {
             golden.assign(bytes[outRole], 0xFF);
             std::vector<unsigned char> in[3] = {host[0], host[1], host[2]};
@@ -576,13 +686,17 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
         }
     }
 
+    // One runner: the checked run, warm-up, then timed runs over the rotated buffer sets until
+    // both the run count (--iters, at least minIters) and --min-time are reached.
+    const long iters = std::max<long>(opt.iters, minIters);
+    const long maxIters = std::max<long>(opt.maxIters, iters);
     std::unique_ptr<Timer> timer = dev->makeTimer();
     std::vector<unsigned char> out(bytes[outRole]);
-    for (Runner* runner : active) {
+    auto measure = [&](Runner& runner) {
         Row row = tmpl;
-        row.algo = runner->name();
+        row.algo = runner.name();
         row.isBaseline = row.algo == opt.baseline;
-        row.workspace = runner->workspaceBytes();
+        row.workspace = runner.workspaceBytes();
         row.check = opt.check ? "" : "off";
         try {
             DeviceBuffer ws(*dev, row.workspace);
@@ -590,7 +704,7 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
             if (opt.check) {
                 const Tensors t = slot(0);
                 dev->fill(outPtr(t), 0xFF, bytes[outRole]);  // poison
-                runner->run(t, ws.get(), ws.bytes());
+                runner.run(t, ws.get(), ws.bytes());
                 dev->synchronize();
                 dev->download(out.data(), outPtr(t), bytes[outRole]);
                 if (!haveGolden) {
@@ -601,15 +715,15 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
                 row.check = row.relErr <= tol ? "PASS" : "FAIL";
                 next = 1;
             }
-            for (int i = 0; i < opt.warmup; ++i) runner->run(slot(next++), ws.get(), ws.bytes());
+            for (int i = 0; i < opt.warmup; ++i) runner.run(slot(next++), ws.get(), ws.bytes());
             dev->synchronize();
             std::vector<double> times;
             const auto t0 = std::chrono::steady_clock::now();
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-            while ((static_cast<long>(times.size()) < opt.iters || elapsed() < opt.minTime) && static_cast<long>(times.size()) < opt.maxIters) {
+            while ((static_cast<long>(times.size()) < iters || elapsed() < opt.minTime) && static_cast<long>(times.size()) < maxIters) {
                 const Tensors t = slot(next++);
                 timer->start();
-                runner->run(t, ws.get(), ws.bytes());
+                runner.run(t, ws.get(), ws.bytes());
                 timer->stop();
                 times.push_back(timer->elapsedMs());
             }
@@ -634,14 +748,105 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
             row.check = "ERROR";
             row.message = e.what();
         }
-        rows.push_back(row);
+        return row;
+    };
+
+    // cuDNN first (its Find-best is the GPU's default baseline), then convx's runners.
+    std::vector<Row> cudnnRows;
+    for (auto& r : cudnnRunners) cudnnRows.push_back(measure(*r));
+    std::vector<Row> convxRows;
+    for (Runner* r : active) convxRows.push_back(measure(*r));
+
+    if (wantCudnn) {
+        // What was timed, what not, and why: one note line (kept in cudnn_find's row too).
+        std::vector<std::string> timed, failed, failedCheck;
+        int best = -1, bestAny = -1;
+        for (size_t k = 0; k < cudnnRows.size(); ++k) {
+            const Row& r = cudnnRows[k];
+            const std::string n = cudnnList[cudnnEntry[k]].name;
+            if (r.status != "ok") {
+                failed.push_back(n + " (" + r.message + ")");
+                continue;
+            }
+            timed.push_back(n + " " + fmt("%.4f ms", r.medianMs));
+            if (r.check == "FAIL") failedCheck.push_back(n + " (" + (r.message.empty() ? fmt("rel err %.1e", r.relErr) : r.message) + ")");
+            if (bestAny < 0 || r.medianMs < cudnnRows[bestAny].medianMs) bestAny = static_cast<int>(k);
+            if (r.check != "FAIL" && (best < 0 || r.medianMs < cudnnRows[best].medianMs)) best = static_cast<int>(k);
+        }
+        if (best < 0) best = bestAny;  // every timed one failed the check: the fastest, as FAIL
+        std::string cnote = "cuDNN " + std::to_string(cudnnList.size()) + " listed";
+        if (heur >= 0) cnote += ", heuristic top-1 " + cudnnList[heur].name;
+        cnote += "; timed: " + (timed.empty() ? std::string("none") : join(timed, ", "));
+        if (!overCap.empty()) cnote += "; skipped, workspace over the cap: " + join(overCap, ", ");
+        if (!failed.empty()) cnote += "; failed: " + join(failed, ", ");
+        if (!failedCheck.empty()) cnote += "; failed the check: " + join(failedCheck, ", ");
+        if (!notSupported.empty()) cnote += "; not supported: " + join(notSupported, ", ");
+        if (!cudnnWhy.empty() && cudnnList.empty()) cnote = cudnnWhy;
+        std::printf("  note: %s\n", cnote.c_str());
+
+        auto derived = [&](int k, const std::string& column, const std::string& what) {
+            Row r = cudnnRows[k];
+            const CudnnAlgo& a = cudnnList[cudnnEntry[k]];
+            r.algo = column;
+            r.isBaseline = column == opt.baseline;
+            r.message = a.name + " (algo " + std::to_string(a.algo) + ")" + what + (r.message.empty() ? "" : "; " + r.message);
+            return r;
+        };
+        if (wantFind) {
+            if (best >= 0) {
+                const size_t passed = timed.size() - failedCheck.size();
+                const std::string of = failedCheck.empty() || cudnnRows[best].check == "FAIL"
+                                           ? ", fastest of " + std::to_string(timed.size()) + " timed"
+                                           : ", fastest of " + std::to_string(passed) + " timed that passed the check";
+                Row r = derived(best, "cudnn_find", of);
+                r.note = cnote;
+                rows.push_back(r);
+            } else {
+                Row r = naRow("cudnn_find", !cudnnWhy.empty() ? cudnnWhy : "no cuDNN algorithm ran: " + cnote);
+                if (!failed.empty()) r.status = "error", r.check = "ERROR";
+                r.note = cnote;
+                rows.push_back(r);
+            }
+        }
+        if (wantHeur) {
+            int k = -1;
+            for (size_t j = 0; j < cudnnEntry.size(); ++j)
+                if (static_cast<int>(cudnnEntry[j]) == heur) k = static_cast<int>(j);
+            if (k >= 0 && cudnnRows[k].status == "ok") {
+                rows.push_back(derived(k, "cudnn_heur", ", Get_v7 top-1"));
+            } else if (k >= 0) {
+                Row r = cudnnRows[k];
+                r.algo = "cudnn_heur";
+                r.isBaseline = r.algo == opt.baseline;
+                r.message = cudnnList[heur].name + ": " + r.message;
+                rows.push_back(r);
+            } else {
+                const std::string why = heur >= 0 ? "cuDNN's heuristic top-1 " + cudnnList[heur].name + " was not run: " + cnote : cudnnWhy;
+                rows.push_back(naRow("cudnn_heur", why));
+            }
+        }
     }
-    // Speedups over the baseline's median.
-    double baseMs = NAN;
-    for (const Row& r : rows)
-        if (r.isBaseline && r.status == "ok") baseMs = r.medianMs;
-    for (Row& r : rows)
-        if (r.status == "ok" && std::isfinite(baseMs)) r.speedup = baseMs / r.medianMs;
+    rows.insert(rows.end(), convxRows.begin(), convxRows.end());
+    if (opt.cudnnAll) rows.insert(rows.end(), cudnnRows.begin(), cudnnRows.end());
+    std::stable_partition(rows.begin(), rows.end(), [](const Row& r) { return r.isBaseline; });  // the baseline first
+
+    // Speedups over the baseline's median (and the second baseline's), and the roofline: the
+    // time the fp32 FMA peak or the copy bandwidth allows, as a share of the median.
+    double baseMs = NAN, base2Ms = NAN;
+    for (const Row& r : rows) {
+        if (r.status != "ok") continue;
+        if (r.isBaseline) baseMs = r.medianMs;
+        if (!baseline2.empty() && r.algo == baseline2) base2Ms = r.medianMs;
+    }
+    const bool fp32Fma = p.dtype == DType::F32 && p.math != CONVX_TENSOR_OP_MATH && p.math != CONVX_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    const double rooflineMs =
+        peakGflops > 0 && copyGBs > 0 && fp32Fma ? std::max(p.flops() / (peakGflops * 1e9), minTraffic / (copyGBs * 1e9)) * 1e3 : NAN;
+    for (Row& r : rows) {
+        if (r.status != "ok") continue;
+        if (std::isfinite(baseMs)) r.speedup = baseMs / r.medianMs;
+        if (std::isfinite(base2Ms)) r.speedup2 = base2Ms / r.medianMs;
+        if (std::isfinite(rooflineMs)) r.rooflinePct = rooflineMs / r.medianMs * 100.0;
+    }
     rows.insert(rows.end(), naRows.begin(), naRows.end());
     return rows;
 }
@@ -671,6 +876,16 @@ std::string versionText() {
 int benchMain(int argc, char** argv) {
     Bench b;
     b.opt = parseArgs(argc, argv);
+    const bool onGpu = b.opt.backend == "cuda";
+    // The default baseline: cuDNN's Find-best on the GPU (when built with cuDNN), else the
+    // reference; on the GPU with cuDNN, the heuristic top-1 is the second ratio column.
+    if (!b.opt.baselineGiven) b.opt.baseline = onGpu && builtWithCudnn() ? "cudnn_find" : "reference";
+    if (!onGpu) {
+        if (b.opt.cudnnAll) usageError("--cudnn-all needs --backend=cuda");
+        for (const std::string& n : b.opt.algos)
+            if (isCudnnColumn(n)) usageError("--algo=" + n + " needs --backend=cuda");
+        if (isCudnnColumn(b.opt.baseline)) usageError("--baseline=" + b.opt.baseline + " needs --backend=cuda");
+    }
     const Options& o = b.opt;
     const std::vector<Spec> specs = gatherSpecs(o);
     if (specs.empty()) usageError("no problem given (a descriptor or --suite=FILE)");
@@ -700,21 +915,62 @@ int benchMain(int argc, char** argv) {
     b.dev = dev.get();
     b.api = api.get();
 
-    std::vector<std::string> names;  // "all" (or nothing) = every algorithm of the backend
+    // "all" (or nothing) = every algorithm of the backend, and on the GPU with cuDNN both cuDNN
+    // columns; on the GPU with cuDNN, cudnn_heur is always run as the second ratio column.
+    std::vector<std::string> names;
     for (const std::string& n : o.algos.empty() ? std::vector<std::string>{"all"} : o.algos) {
         std::vector<std::string> add = n == "all" ? backendAlgorithms(backend) : std::vector<std::string>{n};
+        if (n == "all" && onGpu && builtWithCudnn()) add.insert(add.begin(), {"cudnn_find", "cudnn_heur"});
         for (const std::string& a : add)
             if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+    }
+    if (onGpu && builtWithCudnn() && o.baseline != "cudnn_heur") {
+        b.baseline2 = "cudnn_heur";
+        if (std::find(names.begin(), names.end(), b.baseline2) == names.end()) names.push_back(b.baseline2);
     }
     if (!o.baseline.empty()) {
         names.erase(std::remove(names.begin(), names.end(), o.baseline), names.end());
         names.insert(names.begin(), o.baseline);
     }
     for (const std::string& n : names) {
+        if (isCudnnColumn(n)) {
+            (n == "cudnn_find" ? b.wantFind : b.wantHeur) = true;
+            continue;
+        }
         std::string why;
         std::unique_ptr<Runner> r = makeRunner(n, *api, &why);
         if (!r) usageError("--algo/--baseline: " + why);
         b.runners.push_back(std::move(r));
+    }
+
+    // cuDNN, called directly on the bench's stream.
+    std::unique_ptr<CudnnBench> cudnn;
+    if (b.wantFind || b.wantHeur || o.cudnnAll) {
+        if (!builtWithCudnn()) usageError("the cuDNN columns (cudnn_find, cudnn_heur, --cudnn-all) need convx-bench built with cuDNN");
+        std::string why;
+        cudnn = makeCudnnBench(dev->stream(), &why);
+        if (!cudnn) {
+            std::fprintf(stderr, "convx-bench: cannot use cuDNN: %s\n", why.c_str());
+            return kExitFailed;
+        }
+        b.cudnn = cudnn.get();
+        b.wsCap = static_cast<size_t>(std::min(o.wsCapMb * 1048576.0, 1e18));
+    }
+
+    // The GPU: its facts, the roofline (fp32 FMA peak from the SM count, the FP32 lanes of its
+    // compute capability and the clock; the measured device copy bandwidth), 20+ timed runs.
+    GpuFacts gpu;
+    const bool haveGpu = dev->gpuFacts(&gpu);
+    std::string copyHow;
+    if (haveGpu) {
+        b.minIters = 20;
+        b.peakGflops = gpu.fp32PeakGflops();
+        try {
+            b.copyGBs = dev->measureCopyBandwidth(&copyHow);
+        } catch (const std::exception& e) {
+            b.copyGBs = 0;
+            copyHow = std::string("not measured: ") + e.what();
+        }
     }
 
     int threads = api->threads();
@@ -747,15 +1003,32 @@ int benchMain(int argc, char** argv) {
     info.minTime = o.minTime;
     info.flushBytes = b.flushBytes;
     info.baseline = o.baseline;
+    info.baseline2 = b.baseline2;
     info.check = o.check;
+    info.haveGpu = haveGpu;
+    info.gpu = gpu;
+    info.cudnnVersion = cudnn ? cudnn->version() : std::string();
+    info.copyGBs = b.copyGBs;
+    info.copyHow = copyHow;
+    info.fp32PeakGflops = b.peakGflops;
+    info.wsCapBytes = cudnn ? double(b.wsCap) : 0;
+    info.minIters = b.minIters;
     for (int i = 0; i < argc; ++i) info.command += (i ? " " : "") + std::string(argv[i]);
 
     std::printf("convx-bench %s (git %s), backend %s: %s\n", info.convxVersion.c_str(), info.gitCommit.c_str(), o.backend.c_str(),
                 info.device.c_str());
     std::printf("threads %d; %d warm-up + at least %d timed runs and %.3g s per algorithm, median reported; rotation over %s "
                 "(cache %s); baseline %s; check %s\n\n",
-                threads, o.warmup, o.iters, o.minTime, bytesText(double(b.flushBytes)).c_str(), bytesText(double(cache)).c_str(),
-                o.baseline.empty() ? "none" : o.baseline.c_str(), o.check ? "on" : "off");
+                threads, o.warmup, std::max(o.iters, b.minIters), o.minTime, bytesText(double(b.flushBytes)).c_str(),
+                bytesText(double(cache)).c_str(), o.baseline.empty() ? "none" : o.baseline.c_str(), o.check ? "on" : "off");
+    if (haveGpu) {
+        // The GPU's lines of the header block (the same lines head the CSV and fill the JSON).
+        for (const std::string& line : headerLines(info))
+            for (const char* key : {"gpu:", "cuda:", "cudnn:", "copy_bandwidth:", "fp32_peak:", "roofline:", "baseline:", "cudnn_workspace_cap:"})
+                if (line.rfind(key, 0) == 0) std::printf("%s\n", line.c_str());
+        std::printf("\n");
+    }
+    const TableStyle style{o.baseline, b.baseline2, b.peakGflops > 0 && b.copyGBs > 0};
 
     const auto wall0 = std::chrono::steady_clock::now();
     std::vector<Row> all;
@@ -787,13 +1060,13 @@ int benchMain(int argc, char** argv) {
         } else {
             rows = b.runProblem(p, in.spec.name);
         }
-        printProblemTable(stdout, rows, o.baseline);
+        printProblemTable(stdout, rows, style);
         std::printf("\n");
         all.insert(all.end(), rows.begin(), rows.end());
     }
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
-    printSummary(stdout, all, o.baseline);
+    printSummary(stdout, all, style);
     int failed = 0, errors = 0;
     for (const Row& r : all) {
         failed += r.check == "FAIL";
@@ -801,7 +1074,7 @@ int benchMain(int argc, char** argv) {
     }
     std::printf("%zu problem runs, %d checks failed, %d errors; %.1f s\n", instances.size(), failed, errors, wall);
     try {
-        if (!o.csv.empty()) writeCsv(o.csv, all), std::printf("wrote %s\n", o.csv.c_str());
+        if (!o.csv.empty()) writeCsv(o.csv, info, all), std::printf("wrote %s\n", o.csv.c_str());
         if (!o.json.empty()) writeJson(o.json, info, all), std::printf("wrote %s\n", o.json.c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "convx-bench: %s\n", e.what());
