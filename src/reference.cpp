@@ -29,7 +29,11 @@ inline Range validOutputs(int64_t I, int64_t O, int64_t s, int64_t off) {
 
 int threadCount(int threads) {
 #ifdef _OPENMP
-    return threads > 0 ? threads : omp_get_max_threads();
+    // convxSetNumThreads accepts any positive count; asking OpenMP for, say, a million threads
+    // crashes the runtime when it cannot create them. Oversubscription beyond a few threads per
+    // processor buys nothing, so the request is capped there.
+    const int cap = std::max(64, 4 * omp_get_num_procs());
+    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
 #else
     (void)threads;
     return 1;
