@@ -11,6 +11,7 @@
 
 #include "algorithm.h"
 #include "cuda_check.h"
+#include "cudnn_problem.h"
 #include "error.h"
 
 namespace convx {
@@ -19,57 +20,6 @@ namespace {
 
 void cudnnCheck(cudnnStatus_t s, const char* what) {
     if (s != CUDNN_STATUS_SUCCESS) fail(CONVX_STATUS_EXECUTION_FAILED, "cuDNN %s: %s", what, cudnnGetErrorString(s));
-}
-
-cudnnDataType_t cudnnType(DType t) {
-    switch (t) {
-        case DType::F32: return CUDNN_DATA_FLOAT;
-        case DType::F64: return CUDNN_DATA_DOUBLE;
-        case DType::F16: return CUDNN_DATA_HALF;
-        case DType::BF16: return CUDNN_DATA_BFLOAT16;
-    }
-    return CUDNN_DATA_FLOAT;
-}
-
-cudnnMathType_t cudnnMath(const Problem& p) {
-    switch (p.math) {
-        case CONVX_TENSOR_OP_MATH: return CUDNN_TENSOR_OP_MATH;
-        case CONVX_TENSOR_OP_MATH_ALLOW_CONVERSION: return CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-        case CONVX_FMA_MATH: return CUDNN_FMA_MATH;
-        case CONVX_DEFAULT_MATH: break;
-    }
-    // Default math would let cuDNN run fp32 as TF32 on sm80+; convx's fp32 is plain FMA.
-    return p.dtype == DType::F32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
-}
-
-// cuDNN wants at least 2 spatial dims: a 1-D problem becomes H = 1.
-struct Shape {
-    int nb;
-    int x[5], xs[5], y[5], ys[5], w[5];
-    int pad[3], stride[3], dil[3];
-};
-
-Shape shapeOf(const Problem& p) {
-    Shape s{};
-    const int lead = p.nsp == 1 ? 1 : 0;
-    const int nsp = p.nsp + lead;
-    s.nb = nsp + 2;
-    s.x[0] = int(p.N), s.x[1] = int(p.C), s.y[0] = int(p.N), s.y[1] = int(p.K), s.w[0] = int(p.K), s.w[1] = int(p.Cg());
-    s.xs[0] = int(p.xStrides[0]), s.xs[1] = int(p.xStrides[1]), s.ys[0] = int(p.yStrides[0]), s.ys[1] = int(p.yStrides[1]);
-    for (int j = 0; j < nsp; ++j) {
-        const int i = j - lead;
-        if (i < 0) {  // the unit H of a 1-D problem
-            s.x[2] = s.y[2] = s.w[2] = 1;
-            s.xs[2] = int(p.xStrides[2] * p.in[0]);
-            s.ys[2] = int(p.yStrides[2] * p.out[0]);
-            s.pad[0] = 0, s.stride[0] = 1, s.dil[0] = 1;
-            continue;
-        }
-        s.x[2 + j] = int(p.in[i]), s.y[2 + j] = int(p.out[i]), s.w[2 + j] = int(p.ker[i]);
-        s.xs[2 + j] = int(p.xStrides[2 + i]), s.ys[2 + j] = int(p.yStrides[2 + i]);
-        s.pad[j] = int(p.pad[i]), s.stride[j] = int(p.stride[i]), s.dil[j] = int(p.dil[i]);
-    }
-    return s;
 }
 
 // Descriptors of one Problem and cuDNN's pick for it.
@@ -117,8 +67,8 @@ void pickFirst(const PerfT* perf, int n, Plan& plan, F&& workspaceOf) {
 }
 
 void buildPlan(cudnnHandle_t h, const Problem& p, Plan& plan) {
-    const Shape s = shapeOf(p);
-    const cudnnDataType_t dt = cudnnType(p.dtype);
+    const CudnnShape s = cudnnShapeOf(p);
+    const cudnnDataType_t dt = cudnnDataTypeOf(p.dtype);
     cudnnCheck(cudnnCreateTensorDescriptor(&plan.x), "cudnnCreateTensorDescriptor");
     cudnnCheck(cudnnCreateTensorDescriptor(&plan.y), "cudnnCreateTensorDescriptor");
     cudnnCheck(cudnnCreateFilterDescriptor(&plan.w), "cudnnCreateFilterDescriptor");
@@ -133,11 +83,10 @@ void buildPlan(cudnnHandle_t h, const Problem& p, Plan& plan) {
         plan.whyNot = "cuDNN rejects the filter";
         return;
     }
-    const cudnnDataType_t acc = p.accType == DType::F64 ? CUDNN_DATA_DOUBLE : p.accType == DType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
-    const cudnnConvolutionMode_t mode = p.mode == CONVX_CONVOLUTION ? CUDNN_CONVOLUTION : CUDNN_CROSS_CORRELATION;
-    if (cudnnSetConvolutionNdDescriptor(plan.conv, s.nb - 2, s.pad, s.stride, s.dil, mode, acc) != CUDNN_STATUS_SUCCESS ||
+    if (cudnnSetConvolutionNdDescriptor(plan.conv, s.nb - 2, s.pad, s.stride, s.dil, cudnnModeOf(p), cudnnComputeTypeOf(p)) !=
+            CUDNN_STATUS_SUCCESS ||
         cudnnSetConvolutionGroupCount(plan.conv, int(p.G)) != CUDNN_STATUS_SUCCESS ||
-        cudnnSetConvolutionMathType(plan.conv, cudnnMath(p)) != CUDNN_STATUS_SUCCESS) {
+        cudnnSetConvolutionMathType(plan.conv, cudnnMathTypeFor(p)) != CUDNN_STATUS_SUCCESS) {
         plan.whyNot = "cuDNN rejects the convolution descriptor";
         return;
     }
@@ -204,8 +153,11 @@ public:
     // cuDNN's deterministic algorithms are not always its heuristic pick.
     bool deterministic() const override { return false; }
     Applicability isApplicable(const Problem& p) const override {
-        for (int i = 0; i < p.nsp; ++i)
-            if (p.in[i] > INT32_MAX || p.out[i] > INT32_MAX) return Applicability::no("sizes beyond int");
+        try {
+            cudnnShapeOf(p);
+        } catch (const Error& e) {
+            return Applicability::no(e.what());
+        }
         const Plan& plan = planFor(p);
         return plan.whyNot.empty() ? Applicability::yes() : Applicability::no(plan.whyNot);
     }

@@ -1,7 +1,8 @@
 // The bench's own cuDNN wrapper (see bench_cudnn.h): legacy-API descriptors from a Problem,
 // cuDNN's algorithm list for the problem's direction, and one Runner per algorithm. Built only
 // with CONVX_HAVE_CUDNN. It mirrors what convx's fallback (cuda/cudnn_fallback.cpp) does, but
-// shares no code with it: the bench measures cuDNN as a user calls it.
+// shares only the Problem-to-cuDNN mapping with it (cuda/cudnn_problem.h), so both run cuDNN
+// with the same math; the calls themselves are the bench's own, as a user makes them.
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "bench_cudnn.h"
+#include "cudnn_problem.h"
 
 namespace convxbench {
 
@@ -26,28 +28,6 @@ using convx::Problem;
 
 void check(cudnnStatus_t s, const char* what) {
     if (s != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cudnnGetErrorString(s));
-}
-
-cudnnDataType_t dataType(DType t) {
-    switch (t) {
-        case DType::F32: return CUDNN_DATA_FLOAT;
-        case DType::F64: return CUDNN_DATA_DOUBLE;
-        case DType::F16: return CUDNN_DATA_HALF;
-        case DType::BF16: return CUDNN_DATA_BFLOAT16;
-    }
-    return CUDNN_DATA_FLOAT;
-}
-
-// The math type convx's fallback gives cuDNN: the problem's own, and for the default math fp32
-// as plain FMA (cuDNN's default would run fp32 as TF32 on sm80+; convx's fp32 is FMA).
-cudnnMathType_t mathFor(const Problem& p) {
-    switch (p.math) {
-        case CONVX_TENSOR_OP_MATH: return CUDNN_TENSOR_OP_MATH;
-        case CONVX_TENSOR_OP_MATH_ALLOW_CONVERSION: return CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-        case CONVX_FMA_MATH: return CUDNN_FMA_MATH;
-        case CONVX_DEFAULT_MATH: break;
-    }
-    return p.dtype == DType::F32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
 }
 
 const char* mathName(int m) {
@@ -93,52 +73,6 @@ const char* algoName(Direction d, int a) {
     return nullptr;
 }
 
-int toInt(int64_t v, const char* what) {
-    if (v < INT_MIN || v > INT_MAX) throw std::runtime_error(std::string("cuDNN's legacy API takes int sizes: ") + what + " does not fit");
-    return static_cast<int>(v);
-}
-
-// cuDNN wants at least 2 spatial dims: a 1-D problem becomes H = 1 (as in convx's fallback).
-struct Shape {
-    int nb = 0;
-    int x[5] = {}, xs[5] = {}, y[5] = {}, ys[5] = {}, w[5] = {};
-    int pad[3] = {}, stride[3] = {}, dil[3] = {};
-};
-
-Shape shapeOf(const Problem& p) {
-    Shape s;
-    const int lead = p.nsp == 1 ? 1 : 0;
-    const int nsp = p.nsp + lead;
-    s.nb = nsp + 2;
-    s.x[0] = s.y[0] = toInt(p.N, "N");
-    s.x[1] = toInt(p.C, "C");
-    s.y[1] = s.w[0] = toInt(p.K, "K");
-    s.w[1] = toInt(p.Cg(), "C/groups");
-    s.xs[0] = toInt(p.xStrides[0], "x stride");
-    s.xs[1] = toInt(p.xStrides[1], "x stride");
-    s.ys[0] = toInt(p.yStrides[0], "y stride");
-    s.ys[1] = toInt(p.yStrides[1], "y stride");
-    for (int j = 0; j < nsp; ++j) {
-        const int i = j - lead;
-        if (i < 0) {  // the unit H of a 1-D problem
-            s.x[2] = s.y[2] = s.w[2] = 1;
-            s.xs[2] = toInt(p.xStrides[2] * p.in[0], "x stride");
-            s.ys[2] = toInt(p.yStrides[2] * p.out[0], "y stride");
-            s.pad[0] = 0, s.stride[0] = 1, s.dil[0] = 1;
-            continue;
-        }
-        s.x[2 + j] = toInt(p.in[i], "input size");
-        s.y[2 + j] = toInt(p.out[i], "output size");
-        s.w[2 + j] = toInt(p.ker[i], "filter size");
-        s.xs[2 + j] = toInt(p.xStrides[2 + i], "x stride");
-        s.ys[2 + j] = toInt(p.yStrides[2 + i], "y stride");
-        s.pad[j] = toInt(p.pad[i], "pad");
-        s.stride[j] = toInt(p.stride[i], "stride");
-        s.dil[j] = toInt(p.dil[i], "dilation");
-    }
-    return s;
-}
-
 // The descriptors of one problem: x, w, y, and one convolution descriptor per math type an
 // entry runs with. Shared by the problem's runners, so they outlive the next setProblem().
 struct Descriptors {
@@ -159,13 +93,11 @@ struct Descriptors {
     }
 };
 
-cudnnConvolutionDescriptor_t makeConv(const Problem& p, const Shape& s, cudnnMathType_t math) {
+cudnnConvolutionDescriptor_t makeConv(const Problem& p, const convx::CudnnShape& s, cudnnMathType_t math) {
     cudnnConvolutionDescriptor_t c = nullptr;
     check(cudnnCreateConvolutionDescriptor(&c), "cudnnCreateConvolutionDescriptor");
-    const cudnnDataType_t acc = p.accType == DType::F64 ? CUDNN_DATA_DOUBLE : p.accType == DType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
-    const cudnnConvolutionMode_t mode = p.mode == CONVX_CONVOLUTION ? CUDNN_CONVOLUTION : CUDNN_CROSS_CORRELATION;
-    cudnnStatus_t st = cudnnSetConvolutionNdDescriptor(c, s.nb - 2, s.pad, s.stride, s.dil, mode, acc);
-    if (st == CUDNN_STATUS_SUCCESS) st = cudnnSetConvolutionGroupCount(c, toInt(p.G, "groups"));
+    cudnnStatus_t st = cudnnSetConvolutionNdDescriptor(c, s.nb - 2, s.pad, s.stride, s.dil, convx::cudnnModeOf(p), convx::cudnnComputeTypeOf(p));
+    if (st == CUDNN_STATUS_SUCCESS) st = cudnnSetConvolutionGroupCount(c, static_cast<int>(p.G));
     if (st == CUDNN_STATUS_SUCCESS) st = cudnnSetConvolutionMathType(c, math);
     if (st != CUDNN_STATUS_SUCCESS) {
         cudnnDestroyConvolutionDescriptor(c);
@@ -249,11 +181,11 @@ public:
     }
 
     std::vector<CudnnAlgo> setProblem(const Problem& p) override {
-        const Shape s = shapeOf(p);
+        const convx::CudnnShape s = convx::cudnnShapeOf(p);
         auto d = std::make_shared<Descriptors>();
         d->dir = p.dir;
         d->f64 = p.dtype == DType::F64;
-        const cudnnDataType_t dt = dataType(p.dtype);
+        const cudnnDataType_t dt = convx::cudnnDataTypeOf(p.dtype);
         check(cudnnCreateTensorDescriptor(&d->x), "cudnnCreateTensorDescriptor");
         check(cudnnCreateTensorDescriptor(&d->y), "cudnnCreateTensorDescriptor");
         check(cudnnCreateFilterDescriptor(&d->w), "cudnnCreateFilterDescriptor");
@@ -263,7 +195,7 @@ public:
         const cudnnTensorFormat_t wf = p.wLayout == convx::Layout::NHWC ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
         st = cudnnSetFilterNdDescriptor(d->w, dt, wf, s.nb, s.w);
         if (st != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string("cuDNN rejects the filter: ") + cudnnGetErrorString(st));
-        const cudnnMathType_t want = mathFor(p);
+        const cudnnMathType_t want = convx::cudnnMathTypeFor(p);
         d->conv[want] = makeConv(p, s, want);
         const cudnnConvolutionDescriptor_t conv = d->conv[want];
 
