@@ -189,7 +189,7 @@ Problem parseProblem(const std::string& text) {
     Problem p;
     std::istringstream is(text);
     std::string tok, desc;
-    bool dtGiven = false, accGiven = false;
+    bool accGiven = false;
     std::string tag, stag, wtag, dtag, xstr, ystr;
     while (is >> tok) {
         if (tok.rfind("--", 0) != 0) {
@@ -204,7 +204,6 @@ Problem parseProblem(const std::string& text) {
             if (!parseDirection(val.c_str(), &p.dir)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --dir '%s'", val.c_str());
         } else if (key == "dt") {
             if (!parseDType(val.c_str(), &p.dtype)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --dt '%s'", val.c_str());
-            dtGiven = true;
         } else if (key == "acc") {
             if (!parseDType(val.c_str(), &p.accType)) fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown --acc '%s'", val.c_str());
             accGiven = true;
@@ -225,7 +224,6 @@ Problem parseProblem(const std::string& text) {
         else if (key == "ystrides") ystr = val;
         else fail(CONVX_STATUS_BAD_PARAM, "problem string: unknown flag '--%s'", key.c_str());
     }
-    (void)dtGiven;
     if (!accGiven) p.accType = defaultAccType(p.dtype);
     if (desc.empty()) fail(CONVX_STATUS_BAD_PARAM, "problem string: no descriptor (e.g. g1mb1ic16ih8oc16kh3ph1)");
 
