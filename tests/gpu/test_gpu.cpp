@@ -7,9 +7,12 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -172,6 +175,58 @@ struct Handles {
     }
 };
 
+// The files of tests/gpu/cases/, sorted.
+std::vector<std::string> caseFiles() {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(CONVX_GPU_CASES_DIR))
+        if (e.path().extension() == ".txt") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+}  // namespace
+
+namespace {
+
+// Runs every CUDA algorithm that applies to p against the CPU reference on the same inputs;
+// answers how many ran.
+int checkCudaAlgorithms(const Handles& h, const Problem& p, std::mt19937& rng, float alpha, float beta) {
+    const Direction dir = p.dir;
+    Descs d(p);
+    Tensors t(p, rng);
+    // With beta = 0 both sides start from NaN: elements outside a strided tensor stay NaN
+    // and are not compared; every element inside must come out finite and right.
+    std::vector<float> hx = t.x, hw = t.w, hy = t.y;
+    std::vector<float>& hout = dir == Direction::Forward ? hy : dir == Direction::BackwardData ? hx : hw;
+    if (beta == 0.0f) std::fill(hout.begin(), hout.end(), NAN);
+    CONVX_OK(runConv(h.cpu, p, d, hx.data(), hw.data(), hy.data(), CONVX_ALGO_REFERENCE, nullptr, 0, alpha, beta));
+    const std::vector<float> want = hout;
+    int ran = 0;
+    for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CUDA, dir)) {
+        if (!a->check(p).ok) continue;
+        INFO(a->name() << " " << p.str() << " alpha " << alpha << " beta " << beta);
+        t.upload();
+        if (beta == 0.0f) CUDA_OK(cudaMemset(deviceOutputOf(t, dir), 0xff, outputOf(t, dir).size() * 4));  // NaN
+        const size_t wsBytes = a->workspaceSize(p);
+        void* ws = nullptr;
+        if (wsBytes) CUDA_OK(cudaMalloc(&ws, wsBytes));
+        CONVX_OK(runConv(h.gpu, p, d, t.dx, t.dw, t.dy, a->id(), ws, wsBytes, alpha, beta));
+        CUDA_OK(cudaDeviceSynchronize());
+        cudaFree(ws);
+        std::vector<float> got(outputOf(t, dir).size());
+        CUDA_OK(cudaMemcpy(got.data(), deviceOutputOf(t, dir), got.size() * 4, cudaMemcpyDeviceToHost));
+        std::vector<float> g2, w2;
+        for (size_t i = 0; i < got.size(); ++i)
+            if (std::isfinite(want[i])) {
+                g2.push_back(got[i]);
+                w2.push_back(want[i]);
+            }
+        CHECK(relL2(g2, w2) < 1e-5);
+        ++ran;
+    }
+    return ran;
+}
+
 }  // namespace
 
 TEST_CASE("every CUDA algorithm matches the CPU reference on random problems", "[gpu][conformance]") {
@@ -184,41 +239,37 @@ TEST_CASE("every CUDA algorithm matches the CPU reference on random problems", "
         for (Direction dir : {Direction::Forward, Direction::BackwardData, Direction::BackwardFilter}) {
             Problem p = base;
             p.dir = dir;
-            Descs d(p);
-            Tensors t(p, rng);
-            const float alpha = c % 3 == 0 ? 0.5f : 1.0f, beta = c % 2 == 0 ? 0.0f : 0.75f;
-            // With beta = 0 both sides start from NaN: elements outside a strided tensor stay NaN
-            // and are not compared; every element inside must come out finite and right.
-            std::vector<float> hx = t.x, hw = t.w, hy = t.y;
-            std::vector<float>& hout = dir == Direction::Forward ? hy : dir == Direction::BackwardData ? hx : hw;
-            if (beta == 0.0f) std::fill(hout.begin(), hout.end(), NAN);
-            CONVX_OK(runConv(h.cpu, p, d, hx.data(), hw.data(), hy.data(), CONVX_ALGO_REFERENCE, nullptr, 0, alpha, beta));
-            const std::vector<float> want = hout;
-            for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CUDA, dir)) {
-                if (!a->check(p).ok) continue;
-                INFO(a->name() << " " << p.str() << " alpha " << alpha << " beta " << beta);
-                t.upload();
-                if (beta == 0.0f) CUDA_OK(cudaMemset(deviceOutputOf(t, dir), 0xff, outputOf(t, dir).size() * 4));  // NaN
-                const size_t wsBytes = a->workspaceSize(p);
-                void* ws = nullptr;
-                if (wsBytes) CUDA_OK(cudaMalloc(&ws, wsBytes));
-                CONVX_OK(runConv(h.gpu, p, d, t.dx, t.dw, t.dy, a->id(), ws, wsBytes, alpha, beta));
-                CUDA_OK(cudaDeviceSynchronize());
-                cudaFree(ws);
-                std::vector<float> got(outputOf(t, dir).size());
-                CUDA_OK(cudaMemcpy(got.data(), deviceOutputOf(t, dir), got.size() * 4, cudaMemcpyDeviceToHost));
-                std::vector<float> g2, w2;
-                for (size_t i = 0; i < got.size(); ++i)
-                    if (std::isfinite(want[i])) {
-                        g2.push_back(got[i]);
-                        w2.push_back(want[i]);
-                    }
-                CHECK(relL2(g2, w2) < 1e-5);
-                ++checked;
-            }
+            checked += checkCudaAlgorithms(h, p, rng, c % 3 == 0 ? 0.5f : 1.0f, c % 2 == 0 ? 0.0f : 0.75f);
         }
     }
     CHECK(checked >= cases * 3);
+}
+
+// Each algorithm's own edge cases, one problem string a line in tests/gpu/cases/*.txt (the
+// families its CPU tests draw at random, written out: phases with no taps, odd outputs,
+// dilations larger than the map, ...). Every case must be taken by at least one convx kernel
+// besides the reference and cuDNN, so a file cannot silently stop testing its algorithm.
+TEST_CASE("every CUDA algorithm matches the CPU reference on its edge cases", "[gpu][conformance]") {
+    Handles h;
+    std::mt19937 rng(77);
+    int lines = 0;
+    for (const std::string& file : caseFiles()) {
+        std::ifstream in(file);
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty() || line[0] == '#') continue;
+            ++lines;
+            INFO(file << ": " << line);
+            const Problem p = convx::parseProblem(line);
+            int own = 0;
+            for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CUDA, p.dir))
+                own += a->id() != CONVX_ALGO_REFERENCE && a->id() != CONVX_ALGO_CUDNN && a->check(p).ok;
+            CHECK(own > 0);
+            checkCudaAlgorithms(h, p, rng, 1.0f, 0.0f);
+            checkCudaAlgorithms(h, p, rng, 0.5f, 1.0f);
+        }
+    }
+    CHECK(lines > 0);
 }
 
 TEST_CASE("a convolution captured in a CUDA graph replays correctly", "[gpu]") {
