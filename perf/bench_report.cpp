@@ -176,6 +176,7 @@ std::vector<std::string> headerLines(const RunInfo& in) {
         l.push_back("driver: " + in.driver);
     }
     if (!in.cudnnVersion.empty()) l.push_back("cudnn: " + in.cudnnVersion);
+    if (!in.onednnVersion.empty()) l.push_back("onednn: " + in.onednnVersion);
     if (in.haveGpu) {
         if (in.copyGBs > 0)
             std::snprintf(buf, sizeof buf, "copy_bandwidth: %.1f GB/s (%s)", in.copyGBs, in.copyHow.c_str());
@@ -251,6 +252,7 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
         f << "    \"gpu\": null,\n";
     }
     f << "    \"cudnn_version\": " << jsonString(in.cudnnVersion) << ",\n"
+      << "    \"onednn_version\": " << jsonString(in.onednnVersion) << ",\n"
       << "    \"cpu\": {\"model\": " << jsonString(in.cpuModel) << ", \"cores\": " << in.cpuCores << "},\n"
       << "    \"os\": " << jsonString(in.os) << ",\n"
       << "    \"compiler\": " << jsonString(in.compiler) << ",\n"

@@ -36,7 +36,8 @@ struct Row {
     std::string check;  // "PASS", "FAIL", "off", "n/a", "ERROR"
     size_t workspace = 0;
     std::string message;  // the reason for n/a, the convx message for an error, a note
-    std::string note;     // cudnn_find: what cuDNN listed, timed, skipped and why (CSV/JSON only)
+    std::string note;     // cudnn_find: what cuDNN listed, timed, skipped and why; the oneDNN and zeroins
+                          // columns: what ran (primitive, implementation, formats) (CSV/JSON only)
 };
 
 // Where and from what the numbers came: the JSON header block.
@@ -47,6 +48,7 @@ struct RunInfo {
     bool haveGpu = false;
     GpuFacts gpu;               // when haveGpu
     std::string cudnnVersion;   // "" when cuDNN is not used
+    std::string onednnVersion;  // "" when no oneDNN column runs
     double copyGBs = 0;         // measured device copy bandwidth (read + write), 0 = not measured
     std::string copyHow;
     double fp32PeakGflops = 0;  // SMs x FP32 lanes x 2 x clock, 0 = unknown

@@ -5,6 +5,8 @@
 
 #include "algorithm.h"
 #include "bench_cudnn.h"
+#include "bench_onednn.h"
+#include "bench_zeroins.h"
 #include "execute.h"
 #include "registry.h"
 
@@ -30,7 +32,7 @@ static int toInt(int64_t v, const char* what) {
     return static_cast<int>(v);
 }
 
-ConvxApi::ConvxApi(convxBackend_t backend, int threads, void* stream) : backend_(backend) {
+ConvxApi::ConvxApi(convxBackend_t backend, int threads, void* stream) : backend_(backend), stream_(stream) {
     ok(convxCreateWithBackend(&handle_, backend), "convxCreateWithBackend");
     try {
         if (backend == CONVX_BACKEND_CPU) ok(convxSetNumThreads(handle_, threads), "convxSetNumThreads");
@@ -147,6 +149,26 @@ void ConvxApi::run(convxConvAlgo_t algo, const Tensors& t, void* ws, size_t byte
     }
 }
 
+convxConvAlgo_t ConvxApi::autoPick() const {
+    convxAlgoPerf_t perf[1] = {};
+    int n = 0;
+    switch (problem_.dir) {
+        case Direction::Forward:
+            ok(convxGetConvolutionForwardAlgorithm(handle_, x_, w_, conv_, y_, 1, &n, perf), "convxGetConvolutionForwardAlgorithm");
+            break;
+        case Direction::BackwardData:
+            ok(convxGetConvolutionBackwardDataAlgorithm(handle_, w_, y_, conv_, x_, 1, &n, perf), "convxGetConvolutionBackwardDataAlgorithm");
+            break;
+        case Direction::BackwardFilter:
+            ok(convxGetConvolutionBackwardFilterAlgorithm(handle_, x_, y_, conv_, w_, 1, &n, perf),
+               "convxGetConvolutionBackwardFilterAlgorithm");
+            break;
+    }
+    if (n < 1 || perf[0].status != CONVX_STATUS_SUCCESS)
+        throw RunError(CONVX_STATUS_NOT_SUPPORTED, "no algorithm of the backend applies to '" + problem_.str() + "'");
+    return perf[0].algo;
+}
+
 namespace {
 
 // A convx algorithm (or AUTO, the selector's pick) through the C API.
@@ -188,6 +210,9 @@ private:
 
 std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::string* why) {
     convxConvAlgo_t id;
+    // The peers and the zero-insertion baseline: not convx algorithms.
+    if (isOnednnColumn(name)) return makeOnednnRunner(name, api, why);
+    if (name == kZeroInsColumn) return makeZeroInsRunner(api, why);
     // convx's own algorithms, "cudnn" (convx's cuDNN fallback, through convx) included.
     if (convx::parseAlgoName(name, &id)) return std::make_unique<ConvxRunner>(api, id);
     if (isCudnnColumn(name)) {

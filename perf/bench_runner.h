@@ -42,6 +42,14 @@ public:
     virtual size_t workspaceBytes() const = 0;
     // Launches one run with alpha 1, beta 0 (asynchronous on a GPU); throws RunError.
     virtual void run(const Tensors& t, void* workspace, size_t workspaceBytes) = 0;
+    // After prepare(): a short text for the row's message (e.g. the implementation a peer
+    // library picked), and a longer one for the CSV/JSON note; "" when there is nothing to say.
+    virtual std::string message() const { return ""; }
+    virtual std::string note() const { return ""; }
+    // Work around a run that is not part of its time (e.g. a peer library's reorders into and
+    // out of its own formats); called before and after every run, outside the timer.
+    virtual void beforeRun(const Tensors&) {}
+    virtual void afterRun(const Tensors&) {}
 };
 
 // One convx handle and, per problem, the descriptors a user would build for it: Nd tensor
@@ -57,16 +65,20 @@ public:
 
     convxBackend_t backend() const { return backend_; }
     int threads() const;  // the handle's thread count (0 = OpenMP default)
+    void* stream() const { return stream_; }  // the stream given at construction (nullptr on the CPU)
     // Builds the descriptors; throws RunError. Returns a note when the library reads them back
     // as a different problem than p (e.g. a layout its strides leave ambiguous), else "".
     std::string setProblem(const convx::Problem& p);
     const convx::Problem& problem() const { return problem_; }
     size_t workspaceSize(convxConvAlgo_t algo) const;  // throws RunError
     void run(convxConvAlgo_t algo, const Tensors& t, void* workspace, size_t bytes) const;  // throws RunError
+    // The algorithm AUTO picks for the problem (the selector's first applicable); throws RunError.
+    convxConvAlgo_t autoPick() const;
 
 private:
     void freeDescriptors();
     convxBackend_t backend_;
+    void* stream_ = nullptr;
     convxHandle_t handle_ = nullptr;
     convxTensorDescriptor_t x_ = nullptr, y_ = nullptr;
     convxFilterDescriptor_t w_ = nullptr;
@@ -77,9 +89,10 @@ private:
 // The message of the calling thread's last convx failure.
 std::string lastConvxError();
 
-// "reference", "auto", any convx algorithm name or id (see convxGetAlgorithmName). nullptr
-// with the reason for an unknown name, and for the cuDNN columns, which are not one runner but
-// made per problem (see isCudnnColumn and bench_cudnn.h).
+// "reference", "auto", any convx algorithm name or id (see convxGetAlgorithmName), the peer
+// columns "onednn", "onednn_deconv" (bench_onednn.h, CPU only) and the "zeroins" baseline
+// (bench_zeroins.h). nullptr with the reason for an unknown name, and for the cuDNN columns,
+// which are not one runner but made per problem (see isCudnnColumn and bench_cudnn.h).
 std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::string* why);
 
 // "cudnn_find" and "cudnn_heur": cuDNN called directly, Find-best and the heuristic's top-1.

@@ -36,8 +36,10 @@
 
 #include "bench_cudnn.h"
 #include "bench_device.h"
+#include "bench_onednn.h"
 #include "bench_report.h"
 #include "bench_runner.h"
+#include "bench_zeroins.h"
 #include "convx/convx.h"
 #include "dtype.h"
 #include "problem.h"
@@ -78,6 +80,11 @@ const char* const kUsage =
     "                          cudnn_find: every algorithm cuDNN lists for the problem, each timed\n"
     "                          by the bench, the fastest that passes the check; cudnn_heur: cuDNN's\n"
     "                          heuristic top-1 (Get_v7); both call cuDNN directly (cuda only)\n"
+    "                          onednn: oneDNN's convolution primitive on the problem's layouts;\n"
+    "                          onednn_any: the same with oneDNN's own formats (reorders untimed);\n"
+    "                          onednn_deconv: bwd_d as oneDNN's deconvolution (cpu only, in all\n"
+    "                          when built with oneDNN); zeroins: bwd_d by zero insertion into dy\n"
+    "                          and a dense forward through convx (both backends, in all)\n"
     "  --baseline=NAME|none    runner every other is compared with (default reference on cpu,\n"
     "                          cudnn_find on cuda with cuDNN); it is always run. On cuda with\n"
     "                          cuDNN, cudnn_heur is always run too, as a second ratio column\n"
@@ -698,13 +705,17 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
         row.isBaseline = row.algo == opt.baseline;
         row.workspace = runner.workspaceBytes();
         row.check = opt.check ? "" : "off";
+        row.message = runner.message();
+        row.note = runner.note();
         try {
             DeviceBuffer ws(*dev, row.workspace);
             size_t next = 0;
             if (opt.check) {
                 const Tensors t = slot(0);
                 dev->fill(outPtr(t), 0xFF, bytes[outRole]);  // poison
+                runner.beforeRun(t);
                 runner.run(t, ws.get(), ws.bytes());
+                runner.afterRun(t);
                 dev->synchronize();
                 dev->download(out.data(), outPtr(t), bytes[outRole]);
                 if (!haveGolden) {
@@ -715,17 +726,24 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
                 row.check = row.relErr <= tol ? "PASS" : "FAIL";
                 next = 1;
             }
-            for (int i = 0; i < opt.warmup; ++i) runner.run(slot(next++), ws.get(), ws.bytes());
+            for (int i = 0; i < opt.warmup; ++i) {
+                const Tensors t = slot(next++);
+                runner.beforeRun(t);
+                runner.run(t, ws.get(), ws.bytes());
+                runner.afterRun(t);
+            }
             dev->synchronize();
             std::vector<double> times;
             const auto t0 = std::chrono::steady_clock::now();
             auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
             while ((static_cast<long>(times.size()) < iters || elapsed() < opt.minTime) && static_cast<long>(times.size()) < maxIters) {
                 const Tensors t = slot(next++);
+                runner.beforeRun(t);
                 timer->start();
                 runner.run(t, ws.get(), ws.bytes());
                 timer->stop();
                 times.push_back(timer->elapsedMs());
+                runner.afterRun(t);
             }
             dev->synchronize();
             row.runs = static_cast<int>(times.size());
@@ -740,7 +758,8 @@ std::vector<Row> Bench::runProblem(const Problem& p, const std::string& name) {
                 const double e = relativeError(out.data(), golden.data(), shape[outRole], dt);
                 if (!(e <= tol)) {
                     row.check = "FAIL";
-                    row.message = "the timed runs' output differs from the reference: rel err " + fmt("%.1e", e);
+                    row.message = "the timed runs' output differs from the reference: rel err " + fmt("%.1e", e) +
+                                  (row.message.empty() ? "" : "; " + row.message);
                 }
             }
         } catch (const std::exception& e) {
@@ -917,10 +936,15 @@ int benchMain(int argc, char** argv) {
 
     // "all" (or nothing) = every algorithm of the backend, and on the GPU with cuDNN both cuDNN
     // columns; on the GPU with cuDNN, cudnn_heur is always run as the second ratio column.
+    // "all" also brings the peers: oneDNN's columns on the CPU (built with oneDNN) and the
+    // zero-insertion baseline on both backends.
     std::vector<std::string> names;
     for (const std::string& n : o.algos.empty() ? std::vector<std::string>{"all"} : o.algos) {
         std::vector<std::string> add = n == "all" ? backendAlgorithms(backend) : std::vector<std::string>{n};
         if (n == "all" && onGpu && builtWithCudnn()) add.insert(add.begin(), {"cudnn_find", "cudnn_heur"});
+        if (n == "all" && !onGpu)
+            for (const std::string& c : onednnColumns()) add.push_back(c);
+        if (n == "all") add.push_back(kZeroInsColumn);
         for (const std::string& a : add)
             if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
     }
@@ -1008,6 +1032,8 @@ int benchMain(int argc, char** argv) {
     info.haveGpu = haveGpu;
     info.gpu = gpu;
     info.cudnnVersion = cudnn ? cudnn->version() : std::string();
+    for (const auto& r : b.runners)
+        if (isOnednnColumn(r->name())) info.onednnVersion = onednnVersion();
     info.copyGBs = b.copyGBs;
     info.copyHow = copyHow;
     info.fp32PeakGflops = b.peakGflops;
@@ -1021,6 +1047,7 @@ int benchMain(int argc, char** argv) {
                 "(cache %s); baseline %s; check %s\n\n",
                 threads, o.warmup, std::max(o.iters, b.minIters), o.minTime, bytesText(double(b.flushBytes)).c_str(),
                 bytesText(double(cache)).c_str(), o.baseline.empty() ? "none" : o.baseline.c_str(), o.check ? "on" : "off");
+    if (!info.onednnVersion.empty()) std::printf("onednn: %s\n\n", info.onednnVersion.c_str());
     if (haveGpu) {
         // The GPU's lines of the header block (the same lines head the CSV and fill the JSON).
         for (const std::string& line : headerLines(info))
