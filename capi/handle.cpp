@@ -79,4 +79,21 @@ convxStatus_t convxGetNumThreads(convxHandle_t handle, int* num_threads) {
     });
 }
 
+// ---------------------------------------------------------------- workspace limit (find-db branch)
+
+convxStatus_t convxSetWorkspaceLimit(convxHandle_t handle, size_t bytes) {
+    return CONVX_GUARD({
+        convxContext& h = liveHandle(handle);
+        h.workspaceLimit = bytes;
+    });
+}
+
+convxStatus_t convxGetWorkspaceLimit(convxHandle_t handle, size_t* bytes) {
+    return CONVX_GUARD({
+        convxContext& h = liveHandle(handle);
+        requireNonNull(bytes, "bytes");
+        *bytes = h.workspaceLimit;
+    });
+}
+
 }  // extern "C"

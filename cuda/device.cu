@@ -2,6 +2,10 @@
 // refused with NOT_SUPPORTED_BACKEND and the runtime's reason.
 #include <cuda_runtime.h>
 
+#include <map>
+#include <mutex>
+#include <string>
+
 #include "context.h"
 #include "cuda_check.h"
 #include "error.h"
@@ -66,6 +70,47 @@ double cudaTimeMs(const convxContext& ctx, const std::function<void()>& run) {
     cudaEventDestroy(start);
     cudaEventDestroy(stop);
     return ms;
+}
+
+// ---- find-db hooks (src/context.h)
+
+// The GPU as the find-db keys it: the device name and compute capability (the same facts the
+// bench prints in its report header), e.g. "cuda-NVIDIA_H200-sm90". One query per device.
+std::string cudaDeviceKey(const convxContext& ctx) {
+    static std::mutex m;
+    static std::map<int, std::string> keys;
+    std::lock_guard<std::mutex> lock(m);
+    auto it = keys.find(ctx.device);
+    if (it != keys.end()) return it->second;
+    cudaDeviceProp prop{};
+    std::string key;
+    if (cudaGetDeviceProperties(&prop, ctx.device) == cudaSuccess) {
+        key = "cuda-" + sanitizeKey(prop.name) + "-sm" + std::to_string(prop.major) + std::to_string(prop.minor);
+    } else {
+        cudaGetLastError();
+        key = "cuda-device" + std::to_string(ctx.device);  // not cached: the next call retries
+        return key;
+    }
+    keys.emplace(ctx.device, key);
+    return key;
+}
+
+void* cudaAllocBytes(size_t bytes) {
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        fail(CONVX_STATUS_DEVICE_ALLOC_FAILED, "cannot allocate %zu bytes of device memory: %s", bytes, cudaGetErrorString(e));
+    }
+    return p;
+}
+
+void cudaFreeBytes(void* p) {
+    if (p) cudaFree(p);
+}
+
+void cudaCopyBytes(const convxContext& ctx, void* dst, const void* src, size_t bytes) {
+    if (bytes) cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(ctx.stream)), "cudaMemcpyAsync");
 }
 
 }  // namespace convx

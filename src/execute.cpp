@@ -5,6 +5,7 @@
 
 #include "descriptors.h"
 #include "error.h"
+#include "find_db.h"
 #include "log.h"
 #include "registry.h"
 #include "selector.h"
@@ -73,13 +74,78 @@ std::string benchCommand(const convxContext& h, const Problem& p, const char* al
     return std::string("convx-bench --backend=") + backendName(h.backend) + " --algo=" + algo + " " + p.str();
 }
 
+// The output tensor of the call, by role, and the bytes it spans (strides included).
+static void*& outputOf(Buffers& b, Direction d) {
+    return d == Direction::Forward ? b.y : d == Direction::BackwardData ? b.x : b.w;
+}
+static size_t outputSpanBytes(const Problem& p) {
+    int64_t span = 1;
+    if (p.dir == Direction::BackwardFilter) {
+        span = p.wElems();
+    } else {
+        const bool fwd = p.dir == Direction::Forward;
+        const Strides& st = fwd ? p.yStrides : p.xStrides;
+        const Dims& sp = fwd ? p.out : p.in;
+        span += (p.N - 1) * st[0] + ((fwd ? p.K : p.C) - 1) * st[1];
+        for (int i = 0; i < p.nsp; ++i) span += (sp[static_cast<size_t>(i)] - 1) * st[static_cast<size_t>(2 + i)];
+    }
+    return static_cast<size_t>(span) * dtypeSize(p.dtype);
+}
+
+// CONVX_FIND_MODE=auto: times each candidate once on the call's inputs and workspace and records
+// the fastest in the find-db. The call's output must come out as computed once from its original
+// content, so with beta != 0 the candidates write into a scratch copy of it; with beta == 0 they
+// may write into it, as the winner then runs on it again.
+static const Algorithm* timeOnCall(const convxContext& h, const Problem& p, const Buffers& b, Scale s, void* workspace,
+                                   size_t workspaceBytes, const std::vector<const Algorithm*>& candidates) {
+    const bool log = logEnabled();
+    Buffers timed = b;
+    const void* original = outputOf(timed, p.dir);
+    const size_t bytes = outputSpanBytes(p);
+    struct Scratch {
+        const convxContext& h;
+        void* ptr = nullptr;
+        ~Scratch() {
+            if (ptr) backendFree(h, ptr);
+        }
+    } scratch{h};
+    if (s.beta != 0.0) {
+        scratch.ptr = backendAlloc(h, bytes);
+        outputOf(timed, p.dir) = scratch.ptr;
+    }
+    const ExecContext ctx{&h, workspace, workspaceBytes};
+    const Algorithm* best = nullptr;
+    double bestMs = 0;
+    for (const Algorithm* a : candidates) {
+        try {
+            if (scratch.ptr) backendCopy(h, scratch.ptr, original, bytes);
+            const double ms = backendTimeMs(h, [&] { a->run(ctx, p, timed, s); });
+            if (log) logLine(format("  timed %s: %.4g ms", a->name(), ms));
+            if (!best || ms < bestMs) {
+                best = a;
+                bestMs = ms;
+            }
+        } catch (const Error& e) {
+            if (log) logLine(std::string("  timing ") + a->name() + " failed: " + e.what());
+        }
+    }
+    if (best) findDbRecord(h, p, {best->id(), bestMs, best->workspaceSize(p)}, FindDbSource::FindModeAuto);
+    return best;
+}
+
 void execute(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, const void* alpha, const void* beta,
              convxConvAlgo_t algo, void* workspace, size_t workspaceBytes) {
     convxContext& h = liveHandle(handle);
     Problem p = problemOf(dir, d);
     checkBuffers(h, p, b);
     Scale s = readScale(p, alpha, beta);
-    const Algorithm* a = selectAlgorithm(h, p, algo);
+    SelectOptions o;
+    if (algo == CONVX_ALGO_AUTO) {
+        // AUTO never picks what the call's workspace cannot hold (a NULL workspace holds nothing).
+        o.workspaceAvailable = workspace ? workspaceBytes : 0;
+        o.benchmark = [&](const std::vector<const Algorithm*>& c) { return timeOnCall(h, p, b, s, workspace, workspaceBytes, c); };
+    }
+    const Algorithm* a = selectAlgorithm(h, p, algo, o);
     checkWorkspace(*a, p, workspace, workspaceBytes);
     if (logCommandEnabled()) logCommand(benchCommand(h, p, a->name()));
     a->run(ExecContext{&h, workspace, workspaceBytes}, p, b, s);
@@ -108,7 +174,7 @@ void getAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, int 
     Problem p = problemOf(dir, d);
     checkResultArgs(requested, returned, results);
     int n = 0;
-    for (const Ranked& r : rankAlgorithms(h, p)) {
+    for (const Ranked& r : rankForGet(h, p)) {
         if (n == requested) break;
         results[n++] = perfEntry(r.algo, p, r.applicability.ok ? CONVX_STATUS_SUCCESS : CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f,
                                  r.workspace);
@@ -125,7 +191,8 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
     std::vector<convxAlgoPerf_t> timed, failed;
     for (const Ranked& r : rankAlgorithms(h, p)) {
         if (!r.applicability.ok) {
-            failed.push_back(perfEntry(r.algo, p, CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f, 0));
+            // r.workspace: what it would need, when only the handle's workspace limit rejects it
+            failed.push_back(perfEntry(r.algo, p, CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f, r.workspace));
             continue;
         }
         if (r.workspace > workspaceBytes || (r.workspace > 0 && !workspace)) {
@@ -156,8 +223,10 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
         results[n++] = e;
     }
     *returned = n;
-    if (logEnabled() && !timed.empty() && timed[0].status == CONVX_STATUS_SUCCESS)
-        logLine(std::string("find ") + backendName(h.backend) + " " + p.str() + " -> " + algoName(timed[0].algo));
+    if (!timed.empty() && timed[0].status == CONVX_STATUS_SUCCESS) {
+        if (logEnabled()) logLine(std::string("find ") + backendName(h.backend) + " " + p.str() + " -> " + algoName(timed[0].algo));
+        findDbRecord(h, p, {timed[0].algo, timed[0].time, timed[0].memory}, FindDbSource::Find);
+    }
 }
 
 size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo) {

@@ -41,4 +41,6 @@ void logLine(const std::string& line) {
 
 void logCommand(const std::string& line) { writeLine(envValue("CONVX_LOG"), line); }
 
+void logWarning(const std::string& line) { writeLine(envValue("CONVX_LOG"), "convx: warning: " + line); }
+
 }  // namespace convx

@@ -11,5 +11,8 @@ bool logEnabled();
 bool logCommandEnabled();
 void logLine(const std::string& line);  // one line, prefixed "convx: ", to the log sink
 void logCommand(const std::string& line);  // to the log sink, or stderr when CONVX_LOG is off
+// "convx: warning: <line>" to the log sink, or stderr when CONVX_LOG is off. Callers rate-limit
+// (the find-db warns once per file and process).
+void logWarning(const std::string& line);
 
 }  // namespace convx

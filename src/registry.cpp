@@ -36,8 +36,8 @@ Applicability Algorithm::check(const Problem& p) const {
     return isApplicable(p);
 }
 
-const std::vector<const Algorithm*>& registry() {
-    static const std::vector<const Algorithm*> all = [] {
+static std::vector<const Algorithm*>& mutableRegistry() {
+    static std::vector<const Algorithm*> all = [] {
         std::vector<const Algorithm*> v;
 #ifdef CONVX_HAVE_CUDA
         registerCudaAlgorithms(v);
@@ -46,6 +46,15 @@ const std::vector<const Algorithm*>& registry() {
         return v;
     }();
     return all;
+}
+
+const std::vector<const Algorithm*>& registry() { return mutableRegistry(); }
+
+void addAlgorithmForTesting(const Algorithm* a) { mutableRegistry().insert(mutableRegistry().begin(), a); }
+
+void removeAlgorithmForTesting(const Algorithm* a) {
+    auto& v = mutableRegistry();
+    v.erase(std::remove(v.begin(), v.end(), a), v.end());
 }
 
 std::vector<const Algorithm*> algorithmsFor(convxBackend_t backend, Direction dir) {

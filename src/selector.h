@@ -1,9 +1,20 @@
 // The selector: which algorithm runs a call. An explicit algorithm from the caller is used if
-// it applies (else NOT_SUPPORTED_ALGORITHM with the reason). AUTO walks: CONVX_ALGO (forced by
-// name), then the first applicable algorithm in registry order, skipping CONVX_DISABLE'd names.
-// The find-db and the measured heuristic slot in before the last step.
+// it applies and fits the handle's workspace limit (else NOT_SUPPORTED_ALGORITHM with the
+// reason). AUTO walks:
+//   1. CONVX_ALGO (forced by name);
+//   2. the find-db: the winner Find recorded for this device and problem, if it still applies,
+//      fits the workspace limit and the bytes the call passed; with CONVX_FIND_MODE=auto and no
+//      usable entry, an executing call times every candidate once and records the winner;
+//   3. [slot] the measured heuristic (to be fitted to H200 results: heuristicChoice);
+//   4. the first applicable algorithm in registry order that fits.
+// CONVX_DISABLE'd names and algorithms above the handle's workspace limit are not applicable.
+// An executing call never runs an algorithm with less workspace than it needs: when the walk's
+// choice does not fit the bytes passed, it falls back to the next step's choice that does, and
+// logs it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "algorithm.h"
@@ -13,13 +24,33 @@ namespace convx {
 struct Ranked {
     const Algorithm* algo;
     Applicability applicability;
-    size_t workspace;  // valid when applicable
+    size_t workspace;  // valid when the algorithm applies (also when only the workspace limit rejects it)
 };
 
-// Every algorithm of the handle's backend for p.dir, applicable ones first (selector order).
+// Every algorithm of the handle's backend for p.dir, applicable ones first (registry order).
+// CONVX_DISABLE'd ones and those needing more than h.workspaceLimit are not applicable, with the reason.
 std::vector<Ranked> rankAlgorithms(const convxContext& h, const Problem& p);
 
-// Throws Error (NOT_SUPPORTED_ALGORITHM / NOT_SUPPORTED) with the reasons when nothing applies.
-const Algorithm* selectAlgorithm(const convxContext& h, const Problem& p, convxConvAlgo_t requested);
+// rankAlgorithms, with the algorithm AUTO's find-db step would pick moved to the front: the
+// order convxGet*Algorithm reports.
+std::vector<Ranked> rankForGet(const convxContext& h, const Problem& p);
+
+// CONVX_FIND_MODE: off (unset) and db use the find-db; auto also fills it by timing AUTO calls
+// that miss it. Anything else is BAD_PARAM.
+enum class FindMode { Off, Db, Auto };
+FindMode findModeFromEnv();
+
+struct SelectOptions {
+    // Bytes of workspace the executing call passed; SIZE_MAX for queries (workspace size, Get).
+    size_t workspaceAvailable = SIZE_MAX;
+    // Executing calls under CONVX_FIND_MODE=auto: times the candidates (each applies and fits)
+    // on the call's buffers, records the fastest and returns it (nullptr when none ran).
+    std::function<const Algorithm*(const std::vector<const Algorithm*>& candidates)> benchmark;
+};
+
+// Throws Error (NOT_SUPPORTED_ALGORITHM / NOT_SUPPORTED / BAD_PARAM_INSUFFICIENT_WORKSPACE) with
+// the reasons when nothing applies or fits.
+const Algorithm* selectAlgorithm(const convxContext& h, const Problem& p, convxConvAlgo_t requested,
+                                 const SelectOptions& options = SelectOptions());
 
 }  // namespace convx

@@ -315,6 +315,18 @@ CONVX_API convxStatus_t convxConvolutionBackwardFilter(convxHandle_t handle, con
                                                        void* workspace, size_t workspace_bytes, const void* beta,
                                                        convxFilterDescriptor_t dw_desc, void* dw);
 
+/* ---------------------------------------------------------------- workspace limit and find-db */
+
+/* The most workspace bytes an algorithm may need on this handle (default SIZE_MAX: no limit).
+ * CONVX_ALGO_AUTO, the ranking of convxGet*Algorithm and convxFind*Algorithm never choose an
+ * algorithm needing more (Get and Find report it with CONVX_STATUS_NOT_SUPPORTED_ALGORITHM and
+ * its need in `memory`); an explicit algorithm (or CONVX_ALGO) needing more fails with
+ * CONVX_STATUS_NOT_SUPPORTED_ALGORITHM. 0 allows only algorithms without workspace.
+ * convxFind*Algorithm records its fastest algorithm in the find-db, which CONVX_ALGO_AUTO then
+ * uses (environment: CONVX_FIND_DB, CONVX_FIND_MODE; see docs/api.md "Selection order"). */
+CONVX_API convxStatus_t convxSetWorkspaceLimit(convxHandle_t handle, size_t bytes);
+CONVX_API convxStatus_t convxGetWorkspaceLimit(convxHandle_t handle, size_t* bytes);
+
 #ifdef __cplusplus
 }
 #endif

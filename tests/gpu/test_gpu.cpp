@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -359,5 +360,8 @@ int main(int argc, char** argv) {
         std::printf("CONVX-SKIP: no CUDA device; GPU tests not run\n");
         return 77;
     }
+    // Hermetic: never read or write the user's find-db (a recorded winner changes AUTO's choice).
+    setenv("CONVX_FIND_DB", "off", 1);
+    unsetenv("CONVX_FIND_MODE");
     return Catch::Session().run(argc, argv);
 }
