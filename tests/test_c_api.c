@@ -187,6 +187,26 @@ int main(void) {
     CHECK(convxGetErrorString(CONVX_STATUS_SUCCESS) != NULL);
     CHECK(convxGetAlgorithmName(CONVX_ALGO_REFERENCE) != NULL && strcmp(convxGetAlgorithmName(CONVX_ALGO_REFERENCE), "reference") == 0);
 
+    /* workspace limit (ctest runs this with CONVX_FIND_DB=off) */
+    {
+        size_t limit = 0;
+        CHECK_OK(convxGetWorkspaceLimit(h, &limit));
+        CHECK(limit == (size_t)-1);
+        CHECK_OK(convxSetWorkspaceLimit(h, 0));
+        CHECK_OK(convxGetWorkspaceLimit(h, &limit));
+        CHECK(limit == 0);
+        /* AUTO stays within it: the reference needs no workspace */
+        CHECK_OK(convxConvolutionForward(h, &alpha, xd, x, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, yd, yout));
+        CHECK(close_to(yout, ry, N * K * P * Q));
+        st = convxGetWorkspaceLimit(h, NULL);
+        CHECK(st == CONVX_STATUS_BAD_PARAM_NULL_POINTER);
+        convxGetLastErrorString(msg, sizeof msg);
+        CHECK(strstr(msg, "bytes is NULL") != NULL);
+        st = convxSetWorkspaceLimit(NULL, 0);
+        CHECK(st == CONVX_STATUS_BAD_PARAM_NULL_POINTER);
+        CHECK_OK(convxSetWorkspaceLimit(h, (size_t)-1));
+    }
+
     CHECK_OK(convxDestroyConvolutionDescriptor(cd));
     CHECK_OK(convxDestroyFilterDescriptor(wd));
     CHECK_OK(convxDestroyTensorDescriptor(yd));

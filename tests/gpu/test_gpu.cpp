@@ -7,6 +7,8 @@
 
 #include <cuda_runtime.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -352,6 +355,58 @@ TEST_CASE("the CUDA backend rejects host pointers and short workspaces", "[gpu][
         CHECK(runConv(h.gpu, p, d, t.dx, t.dw, t.dy, a->id(), nullptr, a->workspaceSize(p) - 1, 1.0f, 0.0f) ==
               CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE);
     }
+}
+
+// CONVX_FIND_MODE=auto on a CUDA handle: the candidates are timed on a device scratch copy of
+// the output (beta != 0), the winner is recorded under the GPU's device key and then used.
+TEST_CASE("find-mode auto on the CUDA backend computes the output once and records the GPU's winner", "[gpu][find-db]") {
+    const std::string dir = std::filesystem::temp_directory_path().string() + "/convx-gpu-finddb-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    const std::string db = dir + "/db.txt", log = dir + "/log";
+    setenv("CONVX_FIND_DB", db.c_str(), 1);
+    setenv("CONVX_FIND_MODE", "auto", 1);
+    setenv("CONVX_LOG", log.c_str(), 1);
+    Handles h;
+    std::mt19937 rng(99);
+    for (const char* text : {"--dir=fwd --dt=f32 --tag=nchw g1mb2ic8ih12oc16kh3ph1", "--dir=bwd_d --dt=f32 --tag=nhwc g2mb2ic8ih9oc8kh3sh2ph1",
+                             "--dir=bwd_w --dt=f32 --tag=nchw g1mb2ic4ih10oc8kh3ph1"}) {
+        const Problem p = convx::parseProblem(text);
+        INFO(p.str());
+        Descs d(p);
+        Tensors t(p, rng);
+        const float alpha = 0.5f, beta = 0.75f;
+        std::vector<float> hx = t.x, hw = t.w, hy = t.y;
+        CONVX_OK(runConv(h.cpu, p, d, hx.data(), hw.data(), hy.data(), CONVX_ALGO_REFERENCE, nullptr, 0, alpha, beta));
+        const std::vector<float> want = p.dir == Direction::Forward ? hy : p.dir == Direction::BackwardData ? hx : hw;
+        for (int call = 0; call < 2; ++call) {  // the first times and records, the second hits the find-db
+            t.upload();
+            size_t wsBytes = 0;
+            void* ws = nullptr;
+            // the largest need of any CUDA algorithm, so that every candidate may be timed
+            for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CUDA, p.dir))
+                if (a->check(p).ok) wsBytes = std::max(wsBytes, a->workspaceSize(p));
+            if (wsBytes) CUDA_OK(cudaMalloc(&ws, wsBytes));
+            CONVX_OK(runConv(h.gpu, p, d, t.dx, t.dw, t.dy, CONVX_ALGO_AUTO, ws, wsBytes, alpha, beta));
+            CUDA_OK(cudaDeviceSynchronize());
+            cudaFree(ws);
+            std::vector<float> got(outputOf(t, p.dir).size());
+            CUDA_OK(cudaMemcpy(got.data(), deviceOutputOf(t, p.dir), got.size() * 4, cudaMemcpyDeviceToHost));
+            CHECK(relL2(got, want) < 1e-5);
+        }
+    }
+    std::ifstream lf(log), df(db);
+    std::stringstream ls, ds;
+    ls << lf.rdbuf();
+    ds << df.rdbuf();
+    INFO(ls.str());
+    CHECK(ls.str().find("(CONVX_FIND_MODE=auto, fastest of") != std::string::npos);
+    CHECK(ls.str().find("(find-db, ") != std::string::npos);
+    CHECK(ds.str().find("\ncuda-") != std::string::npos);
+    CHECK(ds.str().find("-sm") != std::string::npos);
+    setenv("CONVX_FIND_DB", "off", 1);
+    unsetenv("CONVX_FIND_MODE");
+    unsetenv("CONVX_LOG");
+    std::filesystem::remove_all(dir);
 }
 
 int main(int argc, char** argv) {
