@@ -92,8 +92,8 @@ static size_t outputSpanBytes(const Problem& p) {
     return static_cast<size_t>(span) * dtypeSize(p.dtype);
 }
 
-// CONVX_FIND_MODE=auto: times each candidate once on the call's inputs and workspace and records
-// the fastest in the find-db. The call's output must come out as computed once from its original
+// CONVX_FIND_MODE=auto: times each candidate once (after one untimed warm-up run) on the call's
+// inputs and workspace and records the fastest in the find-db. The call's output must come out as computed once from its original
 // content, so with beta != 0 the candidates write into a scratch copy of it; with beta == 0 they
 // may write into it, as the winner then runs on it again.
 static const Algorithm* timeOnCall(const convxContext& h, const Problem& p, const Buffers& b, Scale s, void* workspace,
@@ -118,6 +118,10 @@ static const Algorithm* timeOnCall(const convxContext& h, const Problem& p, cons
     double bestMs = 0;
     for (const Algorithm* a : candidates) {
         try {
+            // One untimed run first: the first call of a kernel pays one-off costs (thread pool
+            // start, page faults, lazy module loading, cuDNN plan setup) that would decide the race.
+            if (scratch.ptr) backendCopy(h, scratch.ptr, original, bytes);
+            a->run(ctx, p, timed, s);
             if (scratch.ptr) backendCopy(h, scratch.ptr, original, bytes);
             const double ms = backendTimeMs(h, [&] { a->run(ctx, p, timed, s); });
             if (log) logLine(format("  timed %s: %.4g ms", a->name(), ms));
