@@ -801,3 +801,32 @@ TEST_CASE("workspace at run time: AUTO falls back when the call passes less than
     }
     CHECK(fake.algo.violations == 0);
 }
+
+TEST_CASE("workspace limit: a find-db entry above the handle's limit is ignored", "[find-db][workspace]") {
+    TempDir dir;
+    const std::string path = dir / "db.txt";
+    FindEnv env(dir / "log", path);
+    ScopedFake fake;
+    fake.algo.need = 4096;
+    testutil::Handle h;
+    std::vector<uint64_t> ws(4096 / 8);
+    Case c(smallSpec(Dir::BwdFilter));
+    const std::string p = problemOf(c).str();
+    convx::findDbRecordAt(path, cpuDeviceKey(), p, {fake.algo.id(), 0.001, 4096});
+    REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 1024));
+    size_t need = 1;
+    REQUIRE_CONVX_OK(workspaceOf(h, c, CONVX_ALGO_AUTO, &need));
+    CHECK(need == 0);
+    runAutoChecked(h, c, ws.data(), 4096);
+    CHECK(fake.algo.runs == 0);
+    const std::string log = readText(dir / "log");
+    CHECK_THAT(log, Catch::Contains(std::string("find-db entry ") + fake.name() +
+                                    " ignored: needs 4096 workspace bytes, above the handle's workspace limit of 1024"));
+    CHECK_THAT(log, Catch::Contains("cpu " + p + " -> reference (first applicable)"));
+    // raised: the entry is used again
+    REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 4096));
+    runAutoChecked(h, c, ws.data(), 4096);
+    CHECK(fake.algo.runs == 1);
+    CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + p + " -> " + fake.name() + " (find-db, "));
+    CHECK(fake.algo.violations == 0);
+}
