@@ -93,9 +93,9 @@ static size_t outputSpanBytes(const Problem& p) {
 }
 
 // CONVX_FIND_MODE=auto: times each candidate once (after one untimed warm-up run) on the call's
-// inputs and workspace and records the fastest in the find-db. The call's output must come out as computed once from its original
-// content, so with beta != 0 the candidates write into a scratch copy of it; with beta == 0 they
-// may write into it, as the winner then runs on it again.
+// inputs and workspace and records the fastest in the find-db. The call's output must come out
+// as computed once from its original content, so with beta != 0 the candidates write into a
+// scratch copy of it; with beta == 0 they may write into it, as the winner then runs on it again.
 static const Algorithm* timeOnCall(const convxContext& h, const Problem& p, const Buffers& b, Scale s, void* workspace,
                                    size_t workspaceBytes, const std::vector<const Algorithm*>& candidates) {
     const bool log = logEnabled();
