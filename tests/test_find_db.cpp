@@ -185,6 +185,35 @@ struct ScopedFake {
     }
 };
 
+// What registry order picks with the fake out of the way: the first applicable real CPU
+// algorithm needing at most `bytes` (the reference today; others as they are registered).
+const convx::Algorithm* firstRealFit(const convx::Problem& p, const FakeAlgorithm& fake, size_t bytes) {
+    for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CPU, p.dir))
+        if (a != &fake && a->check(p).ok && a->workspaceSize(p) <= bytes) return a;
+    return nullptr;
+}
+std::string firstRealFitName(const convx::Problem& p, const FakeAlgorithm& fake, size_t bytes) {
+    const convx::Algorithm* a = firstRealFit(p, fake, bytes);
+    REQUIRE(a != nullptr);
+    return a->name();
+}
+
+// Every registered CPU algorithm but the fake, as a CONVX_DISABLE list.
+std::string allRealNames(const FakeAlgorithm& fake) {
+    std::string all;
+    for (const convx::Algorithm* a : convx::registry())
+        if (a != &fake && a->backend() == CONVX_BACKEND_CPU && all.find(a->name()) == std::string::npos)
+            all += std::string(all.empty() ? "" : ",") + a->name();
+    return all;
+}
+
+// How many applicable CPU algorithms need at most `bytes` (the candidates CONVX_FIND_MODE=auto times).
+int candidates(const convx::Problem& p, size_t bytes) {
+    int n = 0;
+    for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CPU, p.dir)) n += a->check(p).ok && a->workspaceSize(p) <= bytes;
+    return n;
+}
+
 // ---------------------------------------------------------------- C API by direction
 
 convxStatus_t findAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r, void* ws = nullptr, size_t bytes = 0) {
@@ -302,20 +331,22 @@ TEST_CASE("find-db: device keys and default paths", "[find-db]") {
 TEST_CASE("find-db: Find records its winner; a new process reads it and AUTO uses it", "[find-db]") {
     TempDir dir;
     FindEnv env(dir / "log", dir / "db.txt");
-    ScopedFake fake;           // first in registry order, but slow: the reference wins Find
-    fake.algo.delayMs = 20;
-    testutil::Handle h;
-    for (Dir d : kDirs) {
-        Case c(smallSpec(d));
+    ScopedFake fake;           // first in registry order, but slow: a real algorithm wins Find
+    fake.algo.delayMs = 30;
+    testutil::Handle h(1);
+    convxConvAlgo_t winner[3];
+    for (int k = 0; k < 3; ++k) {
+        Case c(smallSpec(kDirs[k]));
         c.fill();
         const convx::Problem p = problemOf(c);
         INFO(p.str());
         const auto r = find(h, c);
         REQUIRE(r.size() >= 2);
-        CHECK(r[0].algo == CONVX_ALGO_REFERENCE);
+        winner[k] = r[0].algo;
+        CHECK(r[0].algo != fake.algo.id());
         CHECK(r[0].status == CONVX_STATUS_SUCCESS);
-        CHECK(r[1].algo == fake.algo.id());
-        CHECK(r[1].time >= 20.0f);
+        for (const auto& e : r)
+            if (e.algo == fake.algo.id()) CHECK(e.time >= 30.0f);
         // the file holds the winner, its time and workspace, for this device and problem
         bool seen = false;
         for (const std::string& l : entryLines(dir / "db.txt")) {
@@ -326,32 +357,31 @@ TEST_CASE("find-db: Find records its winner; a new process reads it and AUTO use
             if (f[4] != p.str()) continue;
             seen = true;
             CHECK(f[0] == cpuDeviceKey());
-            CHECK(f[1] == "reference");
+            CHECK(f[1] == convxGetAlgorithmName(r[0].algo));
             CHECK(std::stod(f[2]) == Approx(r[0].time).epsilon(1e-4));
-            CHECK(std::stod(f[2]) < 20.0);
-            CHECK(f[3] == "0");
+            CHECK(f[3] == std::to_string(r[0].memory));
         }
         CHECK(seen);
     }
     CHECK(lines(readText(dir / "db.txt"))[0] == header().substr(0, header().size() - 1));
     CHECK(entryLines(dir / "db.txt").size() == 3);
 
-    // A new process: the file is read back, and AUTO takes the recorded reference over the fake
+    // A new process: the file is read back, and AUTO takes the recorded winner over the fake
     // that registry order would pick.
     convx::findDbResetForTesting();
-    for (Dir d : kDirs) {
-        Case c(smallSpec(d));
+    for (int k = 0; k < 3; ++k) {
+        Case c(smallSpec(kDirs[k]));
         const convx::Problem p = problemOf(c);
         runAutoChecked(h, c);
         convx::FindDbEntry e;
         CHECK(convx::findDbLookup(*h.h, p, &e));
-        CHECK(e.algo == CONVX_ALGO_REFERENCE);
-        CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + p.str() + " -> reference (find-db, "));
-        // Get ranks the find-db's choice first, and the workspace query answers for it
+        CHECK(e.algo == winner[k]);
+        CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + p.str() + " -> " + convxGetAlgorithmName(winner[k]) + " (find-db, "));
+        // Get ranks the find-db's choice first
         convxAlgoPerf_t one;
         int n = 0;
         REQUIRE_CONVX_OK(getAlgos(h, c, 1, &n, &one));
-        CHECK(one.algo == CONVX_ALGO_REFERENCE);
+        CHECK(one.algo == winner[k]);
     }
     CHECK(fake.algo.runs == 3 * 4);  // only Find's warm-up + 3 timed runs per direction
 
@@ -368,7 +398,7 @@ TEST_CASE("find-db: the default file lives under $XDG_CACHE_HOME/convx, else $HO
     TempDir xdg, home;
     FindEnv env(xdg / "log", "");
     EnvGuard db("CONVX_FIND_DB", nullptr), x("XDG_CACHE_HOME", xdg.path().c_str()), hm("HOME", home.path().c_str());
-    testutil::Handle h;
+    testutil::Handle h(1);
     Case c(smallSpec(Dir::Fwd));
     c.fill();
     find(h, c);
@@ -448,7 +478,7 @@ TEST_CASE("find-db: malformed lines are ignored with one warning, good lines sti
     const std::string path = dir / "db.txt";
     FindEnv env(dir / "log", path);
     ScopedFake fake;
-    testutil::Handle h;
+    testutil::Handle h(1);
     Case a(smallSpec(Dir::Fwd, 1)), b(smallSpec(Dir::Fwd, 2)), c(smallSpec(Dir::Fwd, 3)), d(smallSpec(Dir::Fwd, 4));
     const std::string pa = problemOf(a).str(), pb = problemOf(b).str(), pc = problemOf(c).str(), pd = problemOf(d).str();
     const std::string dev = cpuDeviceKey();
@@ -486,7 +516,7 @@ TEST_CASE("find-db: malformed lines are ignored with one warning, good lines sti
     runAutoChecked(h, b);
     log = readText(dir / "log");
     CHECK_THAT(log, Catch::Contains(std::string("find-db entry ") + fake.name() + " ignored: the fake was told not to apply"));
-    CHECK_THAT(log, Catch::Contains("cpu " + pb + " -> reference (first applicable)"));
+    CHECK_THAT(log, Catch::Contains("cpu " + pb + " -> " + firstRealFitName(problemOf(b), fake.algo, 0) + " (first applicable"));
     fake.algo.applies = true;
     runAutoChecked(h, d);
     CHECK(count(readText(dir / "log"), "warning:") == 1);  // still one warning
@@ -505,7 +535,7 @@ TEST_CASE("find-db: a file from another library version, or no find-db at all, i
     const std::string path = dir / "db.txt";
     FindEnv env(dir / "log", path);
     ScopedFake fake;
-    testutil::Handle h;
+    testutil::Handle h(1);
     Case c(smallSpec(Dir::BwdData));
     const std::string p = problemOf(c).str();
     writeText(path, "# convx find-db 1 convx 0.0.0\n" + entryLine(cpuDeviceKey(), "reference", "0.1", "0", p));
@@ -547,7 +577,7 @@ TEST_CASE("find-db: an unwritable location warns once and every call still succe
         INFO(path);
         FindEnv env(dir / "log", path);
         std::remove((dir / "log").c_str());
-        testutil::Handle h;
+        testutil::Handle h(1);
         for (Dir d : kDirs) {
             Case c(smallSpec(d));
             c.fill();
@@ -555,7 +585,8 @@ TEST_CASE("find-db: an unwritable location warns once and every call still succe
             CHECK(r[0].status == CONVX_STATUS_SUCCESS);
             runAutoChecked(h, c);
             // the winner is still used, from memory
-            CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + problemOf(c).str() + " -> reference (find-db, "));
+            CHECK_THAT(readText(dir / "log"),
+                       Catch::Contains("cpu " + problemOf(c).str() + " -> " + convxGetAlgorithmName(r[0].algo) + " (find-db, "));
         }
         const std::string log = readText(dir / "log");
         CHECK(count(log, "warning:") == 1);
@@ -567,7 +598,7 @@ TEST_CASE("find-db: CONVX_FIND_DB=off writes and reads nothing", "[find-db]") {
     TempDir dir, cache;
     FindEnv env(dir / "log", "off");
     EnvGuard x("XDG_CACHE_HOME", cache.path().c_str()), hm("HOME", cache.path().c_str());
-    testutil::Handle h;
+    testutil::Handle h(1);
     for (Dir d : kDirs) {
         Case c(smallSpec(d));
         c.fill();
@@ -577,7 +608,7 @@ TEST_CASE("find-db: CONVX_FIND_DB=off writes and reads nothing", "[find-db]") {
     CHECK(cache.files().empty());
     const std::string log = readText(dir / "log");
     CHECK(count(log, "(find-db") == 0);
-    CHECK(count(log, "(first applicable)") == 3);
+    CHECK(count(log, "(first applicable") == 3);
     CHECK(count(log, "find-db") == 0);
 }
 
@@ -590,8 +621,9 @@ TEST_CASE("find-mode auto: an AUTO call without an entry times every candidate o
         FindEnv env(dir / "log", path);
         EnvGuard mode("CONVX_FIND_MODE", "auto");
         ScopedFake fake;
-        fake.algo.delayMs = 10;  // loses to the reference
-        testutil::Handle h;
+        fake.algo.delayMs = 30;  // loses to the real algorithms
+        testutil::Handle h(1);
+        int timedLines = 0;
         for (int k = 0; k < 3; ++k)
             for (double beta : {0.0, 1.0}) {
                 const Dir d = kDirs[k];
@@ -602,17 +634,25 @@ TEST_CASE("find-mode auto: an AUTO call without an entry times every candidate o
                 const std::string p = problemOf(c).str();
                 INFO(dbSetting << " " << p << " beta " << beta);
                 const int before = fake.algo.runs;
+                const int n = candidates(problemOf(c), 0);  // the calls pass no workspace
+                REQUIRE(n >= 2);
                 runAutoChecked(h, c);
                 std::string log = readText(dir / "log");
                 CHECK(fake.algo.runs == before + 2);  // one warm-up and one timed run; not the winner
-                CHECK(count(log, "  timed ") == 2 * (1 + k * 2 + (beta != 0)));
-                CHECK_THAT(log, Catch::Contains("cpu " + p + " -> reference (CONVX_FIND_MODE=auto, fastest of 2 timed)"));
+                timedLines += n;
+                CHECK(count(log, "  timed ") == timedLines);
+                convx::FindDbEntry e;
+                REQUIRE(convx::findDbLookup(*h.h, problemOf(c), &e));
+                const std::string winner = convxGetAlgorithmName(e.algo);
+                CHECK(e.algo != fake.algo.id());
+                CHECK_THAT(log, Catch::Contains("cpu " + p + " -> " + winner + " (CONVX_FIND_MODE=auto, fastest of " + std::to_string(n) + " timed)"));
                 // the next calls hit the find-db: no more timing
                 runAutoChecked(h, c);
                 runAutoChecked(h, c);
                 log = readText(dir / "log");
                 CHECK(fake.algo.runs == before + 2);
-                CHECK(count(log, "cpu " + p + " -> reference (find-db, ") == 2);
+                CHECK(count(log, "  timed ") == timedLines);
+                CHECK(count(log, "cpu " + p + " -> " + winner + " (find-db, ") == 2);
             }
         if (path == "off") {
             CHECK(dir.files() == std::vector<std::string>{"log"});  // remembered in memory only
@@ -624,7 +664,8 @@ TEST_CASE("find-mode auto: an AUTO call without an entry times every candidate o
             const int before = fake.algo.runs;
             runAutoChecked(h, c);
             CHECK(fake.algo.runs == before);
-            CHECK(count(readText(dir / "log"), "cpu " + problemOf(c).str() + " -> reference (find-db, ") == 3);
+            CHECK(count(readText(dir / "log"), "cpu " + problemOf(c).str() + " -> ") == 4);
+            CHECK(count(readText(dir / "log"), "  timed ") == timedLines);
         }
     }
 }
@@ -632,7 +673,7 @@ TEST_CASE("find-mode auto: an AUTO call without an entry times every candidate o
 TEST_CASE("find-mode: db is the default; anything else is BAD_PARAM", "[find-db]") {
     TempDir dir;
     FindEnv env(dir / "log", dir / "db.txt");
-    testutil::Handle h;
+    testutil::Handle h(1);
     Case c(smallSpec(Dir::Fwd));
     for (const char* m : {"db", "off", "DB", ""}) {
         EnvGuard mode("CONVX_FIND_MODE", m);
@@ -649,7 +690,7 @@ TEST_CASE("find-mode: db is the default; anything else is BAD_PARAM", "[find-db]
 // ---------------------------------------------------------------- workspace limit
 
 TEST_CASE("workspace limit: set, get, argument checks", "[find-db][workspace]") {
-    testutil::Handle h;
+    testutil::Handle h(1);
     size_t v = 0;
     REQUIRE_CONVX_OK(convxGetWorkspaceLimit(h, &v));
     CHECK(v == SIZE_MAX);
@@ -673,11 +714,13 @@ TEST_CASE("workspace limit: AUTO, Get and Find never choose above it; explicit i
     FindEnv env(dir / "log", "off");
     ScopedFake fake;
     fake.algo.need = 4096;
-    testutil::Handle h;
+    testutil::Handle h(1);
     std::vector<uint64_t> ws(8192 / 8);
     for (Dir d : kDirs) {
         Case c(smallSpec(d));
         INFO(harness::dirName(d));
+        const convx::Algorithm* within = firstRealFit(problemOf(c), fake.algo, 4095);
+        REQUIRE(within != nullptr);
         // no limit: the fake (first in registry order) runs with its workspace
         REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, SIZE_MAX));
         size_t need = 0;
@@ -690,16 +733,16 @@ TEST_CASE("workspace limit: AUTO, Get and Find never choose above it; explicit i
         // a limit below its need: AUTO takes the reference; the workspace query follows
         REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 4095));
         REQUIRE_CONVX_OK(workspaceOf(h, c, CONVX_ALGO_AUTO, &need));
-        CHECK(need == 0);
+        CHECK(need == within->workspaceSize(problemOf(c)));
         runs = fake.algo.runs;
         runAutoChecked(h, c, ws.data(), 8192);
         CHECK(fake.algo.runs == runs);
-        // Get ranks it after the reference, NOT_SUPPORTED_ALGORITHM with its need
+        // Get ranks it after the applicable ones, NOT_SUPPORTED_ALGORITHM with its need
         convxAlgoPerf_t r[CONVX_ALGO_COUNT];
         int n = 0;
         REQUIRE_CONVX_OK(getAlgos(h, c, CONVX_ALGO_COUNT, &n, r));
         REQUIRE(n >= 2);
-        CHECK(r[0].algo == CONVX_ALGO_REFERENCE);
+        CHECK(r[0].algo == within->id());
         bool listed = false;
         for (int k = 0; k < n; ++k)
             if (r[k].algo == fake.algo.id()) {
@@ -711,7 +754,8 @@ TEST_CASE("workspace limit: AUTO, Get and Find never choose above it; explicit i
         // Find does not run it
         const auto found = find(h, c, ws.data(), 8192);
         CHECK(fake.algo.runs == runs);
-        CHECK(found[0].algo == CONVX_ALGO_REFERENCE);
+        CHECK(found[0].algo != fake.algo.id());
+        CHECK(found[0].status == CONVX_STATUS_SUCCESS);
         for (const auto& e : found)
             if (e.algo == fake.algo.id()) CHECK(e.status == CONVX_STATUS_NOT_SUPPORTED_ALGORITHM);
         // explicitly, or forced by CONVX_ALGO: NOT_SUPPORTED_ALGORITHM naming the limit
@@ -723,7 +767,7 @@ TEST_CASE("workspace limit: AUTO, Get and Find never choose above it; explicit i
         }
         CHECK(fake.algo.runs == runs);
         // nothing within the limit: NOT_SUPPORTED, the reason says why
-        EnvGuard disable("CONVX_DISABLE", "reference");
+        EnvGuard disable("CONVX_DISABLE", allRealNames(fake.algo).c_str());
         CHECK_CONVX_FAILS(c.run(h, CONVX_ALGO_AUTO, ws.data(), 8192), CONVX_STATUS_NOT_SUPPORTED, "above the handle's workspace limit");
     }
     CHECK(fake.algo.violations == 0);
@@ -732,7 +776,7 @@ TEST_CASE("workspace limit: AUTO, Get and Find never choose above it; explicit i
 TEST_CASE("workspace limit: every registered algorithm respects a zero limit", "[find-db][workspace]") {
     // Stronger as algorithms that need a workspace are registered.
     EnvGuard db("CONVX_FIND_DB", "off");
-    testutil::Handle h;
+    testutil::Handle h(1);
     REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 0));
     std::mt19937_64 rng(777);
     for (int i = 0; i < testutil::scaled(12); ++i) {
@@ -759,7 +803,7 @@ TEST_CASE("workspace at run time: AUTO falls back when the call passes less than
     ScopedFake fake;
     fake.algo.need = 4096;
     fake.algo.applies = false;  // registry order would not pick it: only the find-db does
-    testutil::Handle h;
+    testutil::Handle h(1);
     std::vector<uint64_t> ws(4096 / 8);
     for (int k = 0; k < 3; ++k) {
         Case c(smallSpec(kDirs[k]));
@@ -768,18 +812,20 @@ TEST_CASE("workspace at run time: AUTO falls back when the call passes less than
         // A find-db entry appears after the caller sized its workspace with AUTO (0 bytes then).
         size_t need = 1;
         REQUIRE_CONVX_OK(workspaceOf(h, c, CONVX_ALGO_AUTO, &need));
-        CHECK(need == 0);
+        CHECK(need == firstRealFit(problemOf(c), fake.algo, SIZE_MAX)->workspaceSize(problemOf(c)));
         fake.algo.applies = true;
         convx::findDbRecordAt(path, cpuDeviceKey(), p, {fake.algo.id(), 0.001, 4096});
         REQUIRE_CONVX_OK(workspaceOf(h, c, CONVX_ALGO_AUTO, &need));
         CHECK(need == 4096);
         const int runs = fake.algo.runs;
-        runAutoChecked(h, c);                  // NULL, 0: the reference, with a note in the log
+        runAutoChecked(h, c);                  // NULL, 0: the next that fits, with a note in the log
         runAutoChecked(h, c, ws.data(), 100);  // too few bytes: the same
         CHECK(fake.algo.runs == runs);
         const std::string log = readText(dir / "log");
-        CHECK(count(log, "cpu " + p + " -> reference (first applicable that fits; the find-db's " + fake.name() + " needs 4096 workspace bytes, the call passed 0)") == 1);
-        CHECK(count(log, "the call passed 100)") == 1 + k);
+        CHECK(count(log, "cpu " + p + " -> " + firstRealFitName(problemOf(c), fake.algo, 0) + " (first applicable that fits; the find-db's " +
+                             fake.name() + " needs 4096 workspace bytes, the call passed 0)") == 1);
+        CHECK(count(log, "cpu " + p + " -> " + firstRealFitName(problemOf(c), fake.algo, 100) + " (first applicable that fits; the find-db's " +
+                             fake.name() + " needs 4096 workspace bytes, the call passed 100)") == 1);
         runAutoChecked(h, c, ws.data(), 4096);  // enough: the find-db's choice runs
         CHECK(fake.algo.runs == runs + 1);
         CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + p + " -> " + fake.name() + " (find-db, "));
@@ -791,10 +837,11 @@ TEST_CASE("workspace at run time: AUTO falls back when the call passes less than
         EnvGuard off("CONVX_FIND_DB", "off");
         Case c(smallSpec(Dir::Fwd, 5));
         runAutoChecked(h, c);
-        CHECK_THAT(readText(dir / "log"), Catch::Contains("-> reference (first applicable that fits; " + std::string(fake.name()) +
+        CHECK_THAT(readText(dir / "log"), Catch::Contains("-> " + firstRealFitName(problemOf(c), fake.algo, 0) +
+                                                           " (first applicable that fits; " + std::string(fake.name()) +
                                                            " needs 4096 workspace bytes, the call passed 0)"));
         // nothing fits: INSUFFICIENT_WORKSPACE
-        EnvGuard disable("CONVX_DISABLE", "reference");
+        EnvGuard disable("CONVX_DISABLE", allRealNames(fake.algo).c_str());
         c.fill();
         CHECK_CONVX_FAILS(c.run(h, CONVX_ALGO_AUTO, ws.data(), 100), CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE, "workspace_bytes = 100");
         REQUIRE_CONVX_OK(c.run(h, CONVX_ALGO_AUTO, ws.data(), 4096));
@@ -808,7 +855,7 @@ TEST_CASE("workspace limit: a find-db entry above the handle's limit is ignored"
     FindEnv env(dir / "log", path);
     ScopedFake fake;
     fake.algo.need = 4096;
-    testutil::Handle h;
+    testutil::Handle h(1);
     std::vector<uint64_t> ws(4096 / 8);
     Case c(smallSpec(Dir::BwdFilter));
     const std::string p = problemOf(c).str();
@@ -816,13 +863,13 @@ TEST_CASE("workspace limit: a find-db entry above the handle's limit is ignored"
     REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 1024));
     size_t need = 1;
     REQUIRE_CONVX_OK(workspaceOf(h, c, CONVX_ALGO_AUTO, &need));
-    CHECK(need == 0);
+    CHECK(need == firstRealFit(problemOf(c), fake.algo, 1024)->workspaceSize(problemOf(c)));
     runAutoChecked(h, c, ws.data(), 4096);
     CHECK(fake.algo.runs == 0);
     const std::string log = readText(dir / "log");
     CHECK_THAT(log, Catch::Contains(std::string("find-db entry ") + fake.name() +
                                     " ignored: needs 4096 workspace bytes, above the handle's workspace limit of 1024"));
-    CHECK_THAT(log, Catch::Contains("cpu " + p + " -> reference (first applicable)"));
+    CHECK_THAT(log, Catch::Contains("cpu " + p + " -> " + firstRealFitName(problemOf(c), fake.algo, 1024) + " (first applicable)"));
     // raised: the entry is used again
     REQUIRE_CONVX_OK(convxSetWorkspaceLimit(h, 4096));
     runAutoChecked(h, c, ws.data(), 4096);
