@@ -433,6 +433,21 @@ TEST_CASE("transpose api: a hand-checked 1-D ConvTranspose with output_padding",
     for (int i = 0; i < 7; ++i) CHECK(yv[i] == want[i]);
 }
 
+TEST_CASE("transpose api: the docs/api.md example's sizes", "[transpose-api]") {
+    // nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1) on 8 x 64 x 16 x 16
+    TensorDesc x;
+    FilterDesc w;
+    ConvDesc conv;
+    REQUIRE_CONVX_OK(convxSetTensor4dDescriptor(x, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, 8, 64, 16, 16));
+    REQUIRE_CONVX_OK(convxSetFilter4dDescriptor(w, CONVX_DATA_FLOAT, CONVX_TENSOR_NCHW, 64, 32, 4, 4));
+    REQUIRE_CONVX_OK(convxSetConvolution2dDescriptor(conv, 1, 1, 2, 2, 1, 1, CONVX_CROSS_CORRELATION, CONVX_DATA_FLOAT));
+    int n = 0, c = 0, oh = 0, ow = 0;
+    REQUIRE_CONVX_OK(convxGetConvolutionTranspose2dOutputDim(conv, x, w, 0, 0, &n, &c, &oh, &ow));
+    CHECK((n == 8 && c == 32 && oh == 32 && ow == 32));
+    REQUIRE_CONVX_OK(convxGetConvolutionTranspose2dOutputDim(conv, x, w, 1, 1, &n, &c, &oh, &ow));
+    CHECK((oh == 33 && ow == 33));
+}
+
 // ---------------------------------------------------------------- logging
 
 TEST_CASE("transpose api: CONVX_LOG and CONVX_LOG_CMD log the BackwardData problem", "[transpose-api][log]") {
@@ -612,7 +627,10 @@ TEST_CASE("transpose api: descriptors that do not fit together are named in Conv
     const auto MM = CONVX_STATUS_BAD_PARAM_SHAPE_MISMATCH;
     SECTION("y of a size no output_padding gives") {
         REQUIRE_CONVX_OK(convxSetTensor4dDescriptor(s.y, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, 2, 4, 9, 6));
-        CHECK_CONVX_FAILS(s.run(), MM, "y_desc has dims [2,4,9,6] but the transposed convolution of x_desc by w_desc gives [2,4,7..8,6]");
+        // the message as docs/api.md shows it
+        CHECK_CONVX_FAILS(s.run(), MM,
+                          "convxConvolutionTransposeForward: y_desc has dims [2,4,9,6] but the transposed convolution of x_desc by w_desc "
+                          "gives [2,4,7..8,6] (lo..hi: the sizes output_padding 0 to stride - 1 gives)");
         checkNoInternalNames();
         size_t ws;
         CHECK_CONVX_FAILS(convxGetConvolutionTransposeForwardWorkspaceSize(s.h, s.x, s.w, s.conv, s.y, CONVX_ALGO_AUTO, &ws), MM, "[2,4,7..8,6]");
