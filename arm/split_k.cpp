@@ -158,6 +158,9 @@ void runSplitK(const Problem& p, const Buffers& b, Scale sc, void* workspace, in
     T* partial = static_cast<T*>(workspace);
     const int64_t items = plan.items();
     const int64_t perChunk = plan.tiles;
+    // dw offset of (k, col) = k * ws[0] + colOff[col]
+    std::vector<int64_t> colOff(static_cast<size_t>(plan.Ncols));
+    for (int64_t col = 0; col < plan.Ncols; ++col) colOff[size_t(col)] = splitKFilterOffset(g, plan, 0, col);
 
 #pragma omp parallel num_threads(nt)
     {
@@ -187,7 +190,7 @@ void runSplitK(const Problem& p, const Buffers& b, Scale sc, void* workspace, in
                 for (int64_t i = 0; i < rows; ++i) {
                     const int64_t k = grp * plan.M + m0 + i;
                     for (int64_t j = 0; j < ncols; ++j) {
-                        const int64_t o = splitKFilterOffset(g, plan, k, n0 + j);
+                        const int64_t o = k * g.ws[0] + colOff[size_t(n0 + j)];
                         double v = sc.alpha * double(C[i * kTN + j]);
                         if (sc.beta != 0.0) v += sc.beta * double(dw[o]);
                         dw[o] = static_cast<T>(v);
@@ -205,7 +208,7 @@ void runSplitK(const Problem& p, const Buffers& b, Scale sc, void* workspace, in
         for (int64_t col = 0; col < plan.Ncols; ++col) {
             double sum = 0.0;
             for (int64_t s = 0; s < plan.splits; ++s) sum += double(partial[s * plan.wElems() + k * plan.Ncols + col]);
-            const int64_t o = splitKFilterOffset(g, plan, k, col);
+            const int64_t o = k * g.ws[0] + colOff[size_t(col)];
             double v = sc.alpha * sum;
             if (sc.beta != 0.0) v += sc.beta * double(dw[o]);
             dw[o] = static_cast<T>(v);
