@@ -67,7 +67,10 @@ struct Args {
     int Cg, taps;
     bool tapMajor;
     FastDiv divOutPix, divO12, divO2;
+    FastDiv divRowsPerImage, divO1;  // output rows (n, o0, o1): O0*O1 per image
 };
+
+__device__ inline int64_t floorDivD(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // Output position of reduction index l: image n and output coordinates.
 struct Pos {
@@ -255,6 +258,66 @@ __global__ void __launch_bounds__(kThreads) splitKGemm(Args a, const T* __restri
     }
 }
 
+// The thin kernel, for groups whose dw block (M x Ncols) has at most kThinMaxOutputs elements
+// (depthwise and tiny groups), where a 64 x 64 tile would be almost all padding. One block per
+// (chunk, group) work item; thread (j, lane) owns dw element j of the group and walks the
+// output rows lane, lane + lanes, ... of the chunk; along a row the tap's valid output range is
+// computed once, so the inner loop has no bounds test. The lanes' sums are added in lane order.
+template <class T, class Acc>
+__global__ void __launch_bounds__(kThreads) splitKThin(Args a, const T* __restrict__ x, const T* __restrict__ dy, T* dw,
+                                                       Acc* __restrict__ partial, double alpha, double beta) {
+    __shared__ Acc red[kThreads];
+    const int grp = int(blockIdx.x % a.G);
+    const int64_t chunk = blockIdx.x / a.G;
+    const int64_t lBegin = chunk * a.chunkLen;
+    const int64_t lEnd = lBegin + a.chunkLen < a.L ? lBegin + a.chunkLen : a.L;
+    const int W = int(a.M * a.Ncols), lanes = kThreads / W;
+    const int tid = threadIdx.x, j = tid % W, lane = tid / W;
+    const Conv3d& g = a.g;
+    Acc acc = Acc(0);
+    if (lane < lanes) {
+        const int64_t m = j / a.Ncols, col = j % a.Ncols;
+        const ColInfo ci = colInfo(a, grp, col);
+        const int64_t kOff = (int64_t(grp) * a.M + m) * g.ys[1];
+        const int64_t O2 = g.O[2];
+        // Outputs o2 in [lo2, hi2) read an input column inside the map.
+        int64_t lo2 = -floorDivD(ci.off2, g.S[2]);  // ceil(-off2 / S2)
+        if (lo2 < 0) lo2 = 0;
+        int64_t hi2 = floorDivD(g.I[2] - 1 - ci.off2, g.S[2]) + 1;
+        if (hi2 > O2) hi2 = O2;
+        const int64_t xStep = g.S[2] * g.xs[4];
+        const int64_t rowFirst = lBegin / O2, rowLast = (lEnd - 1) / O2;
+        for (int64_t row = rowFirst + lane; row <= rowLast; row += lanes) {
+            const uint32_t n = a.divRowsPerImage.div(uint32_t(row));
+            const uint32_t r = uint32_t(row) - n * a.divRowsPerImage.d;
+            const uint32_t o0 = a.divO1.div(r), o1 = r - o0 * a.divO1.d;
+            const int64_t i0 = int64_t(o0) * g.S[0] + ci.off0, i1 = int64_t(o1) * g.S[1] + ci.off1;
+            if (i0 < 0 || i0 >= g.I[0] || i1 < 0 || i1 >= g.I[1]) continue;
+            const int64_t lRow = row * O2;
+            const int64_t b = lo2 > lBegin - lRow ? lo2 : lBegin - lRow;
+            const int64_t e = hi2 < lEnd - lRow ? hi2 : lEnd - lRow;
+            const T* dyp = dy + int64_t(n) * g.ys[0] + kOff + int64_t(o0) * g.ys[2] + int64_t(o1) * g.ys[3];
+            const T* xp = x + int64_t(n) * g.xs[0] + ci.xoff + i0 * g.xs[2] + i1 * g.xs[3] + ci.off2 * g.xs[4];
+            for (int64_t o2 = b; o2 < e; ++o2) acc += ld<Acc>(dyp, o2 * g.ys[4]) * ld<Acc>(xp, o2 * xStep);
+        }
+    }
+    red[tid] = acc;
+    __syncthreads();
+    if (tid < W) {
+        Acc sum = Acc(0);
+        for (int r = 0; r < lanes; ++r) sum += red[tid + r * W];
+        const int64_t k = int64_t(grp) * a.M + tid / a.Ncols, col = tid % a.Ncols;
+        if (partial) {
+            partial[chunk * a.wElems + k * a.Ncols + col] = sum;
+        } else {
+            const int64_t o = dwOffset(a, k, col);
+            double v = alpha * double(sum);
+            if (beta != 0.0) v += beta * ldd(dw, o);
+            st(dw, o, v);
+        }
+    }
+}
+
 // dw = alpha * (sum of the chunks' partials, in chunk order) + beta * dw.
 template <class T, class Acc>
 __global__ void splitKReduce(Args a, int64_t splits, const Acc* __restrict__ partial, T* dw, double alpha, double beta) {
@@ -280,13 +343,16 @@ void launch(const Problem& p, const Buffers& b, Scale s, void* workspace, cudaSt
     a.divOutPix = FastDiv(uint32_t(a.g.outPix));
     a.divO12 = FastDiv(uint32_t(a.g.O[1] * a.g.O[2]));
     a.divO2 = FastDiv(uint32_t(a.g.O[2]));
+    a.divRowsPerImage = FastDiv(uint32_t(a.g.O[0] * a.g.O[1]));
+    a.divO1 = FastDiv(uint32_t(a.g.O[1]));
     const T* x = static_cast<const T*>(b.x);
     const T* dy = static_cast<const T*>(b.y);
     T* dw = static_cast<T*>(b.w);
     Acc* partial = plan.splits > 1 ? static_cast<Acc*>(workspace) : nullptr;
     const bool aL = p.yLayout == Layout::NCHW, bL = !plan.tapMajor;
     const unsigned grid = unsigned(plan.items());
-    if (aL && bL) splitKGemm<T, Acc, true, true><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);
+    if (plan.thin()) splitKThin<T, Acc><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);
+    else if (aL && bL) splitKGemm<T, Acc, true, true><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);
     else if (aL) splitKGemm<T, Acc, true, false><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);
     else if (bL) splitKGemm<T, Acc, false, true><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);
     else splitKGemm<T, Acc, false, false><<<grid, kThreads, 0, stream>>>(a, x, dy, dw, partial, s.alpha, s.beta);

@@ -61,6 +61,10 @@ struct SplitKPlan {
     static constexpr int64_t kTargetItems = 2 * 132;
     static constexpr int64_t kMinChunk = 256;
     static constexpr int64_t kMaxSplits = 64;
+    // A group whose whole dw block has at most this many elements (depthwise: multiplier x taps)
+    // wastes a 64 x 64 tile; the CUDA executor runs such problems with a thin kernel instead
+    // (threads own single dw elements and walk output rows). Same work items, same workspace.
+    static constexpr int64_t kThinMaxOutputs = 256;
 
     int64_t G = 1, M = 1, Ncols = 1, L = 1;  // per-group GEMM: M x Ncols, reduction length L
     int64_t Cg = 1, taps = 1;
@@ -72,6 +76,7 @@ struct SplitKPlan {
     int64_t chunkBegin(int64_t s) const { return s * chunkLen; }
     int64_t chunkEnd(int64_t s) const { return (s + 1) * chunkLen < L ? (s + 1) * chunkLen : L; }
     int64_t items() const { return tiles * splits; }
+    bool thin() const { return mTiles == 1 && nTiles == 1 && M * Ncols <= kThinMaxOutputs; }
     int64_t wElems() const { return G * M * Ncols; }
     // splits partial dw buffers laid out [chunk][g][m][col]; none when one chunk writes dw directly.
     size_t workspaceBytes() const { return splits > 1 ? size_t(splits) * size_t(wElems()) * accBytes : 0; }

@@ -116,6 +116,13 @@ TEST_CASE("split_k plan: hand-checked problems", "[split_k][plan]") {
         CHECK(pl.Ncols == 9);
         CHECK(pl.tiles == 144);
         CHECK(pl.splits == 2);
+        CHECK(pl.thin());  // the CUDA executor's thin kernel takes it
+    }
+    SECTION("thin only for one small tile per group") {
+        CHECK_FALSE(convx::makeSplitKPlan(bwdW("g1mb64ic64ih4iw4oc64oh4ow4kh3kw3sh1sw1ph1pw1dh0dw0")).thin());
+        CHECK(convx::makeSplitKPlan(bwdW("g8mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());      // 8 x 36
+        CHECK_FALSE(convx::makeSplitKPlan(bwdW("g4mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());  // 16 x 72
+        CHECK_FALSE(convx::makeSplitKPlan(bwdW("g2mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());  // 32 x 144
     }
     SECTION("the rule itself") {
         CHECK(convx::splitKSplits(264, 1 << 20) == 1);
