@@ -120,8 +120,8 @@ TEST_CASE("split_k plan: hand-checked problems", "[split_k][plan]") {
     }
     SECTION("thin only for one small tile per group") {
         CHECK_FALSE(convx::makeSplitKPlan(bwdW("g1mb64ic64ih4iw4oc64oh4ow4kh3kw3sh1sw1ph1pw1dh0dw0")).thin());
-        CHECK(convx::makeSplitKPlan(bwdW("g8mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());      // 8 x 36
-        CHECK_FALSE(convx::makeSplitKPlan(bwdW("g4mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());  // 16 x 72
+        CHECK(convx::makeSplitKPlan(bwdW("g16mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());      // 4 x 18
+        CHECK_FALSE(convx::makeSplitKPlan(bwdW("g8mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());  // 8 x 36 > 256
         CHECK_FALSE(convx::makeSplitKPlan(bwdW("g2mb4ic32ih8iw8oc64oh8ow8kh3kw3sh1sw1ph1pw1dh0dw0")).thin());  // 32 x 144
     }
     SECTION("the rule itself") {
