@@ -109,9 +109,7 @@ struct Kernel {
             for (int j = 0; j < kNR; ++j) C[i * ldc + j] += acc[i][j];
     }
 
-    // Accumulates one tile over one chunk into C (kTM x kTN, row-major, zeroed by the caller).
-    void tile(int64_t grp, int64_t m0, int64_t rows, int64_t n0, int64_t ncols, int64_t lBegin, int64_t lEnd, T* Ap, T* Bp,
-              Col* cols, std::vector<Segment>& segs, T* C) const {
+    void setCols(int64_t grp, int64_t n0, int64_t ncols, Col* cols) const {
         for (int64_t j = 0; j < ncols; ++j) {
             const int64_t col = n0 + j, c = plan.colChannel(col), tap = plan.colTap(col);
             const int64_t t2 = tap % g.R[2], t1 = (tap / g.R[2]) % g.R[1], t0 = tap / (g.R[2] * g.R[1]);
@@ -123,6 +121,12 @@ struct Kernel {
             cc.lo2 = std::max<int64_t>(0, ceilDiv(-cc.off2, g.S[2]));
             cc.hi2 = std::min<int64_t>(g.O[2] - 1, floorDiv(g.I[2] - 1 - cc.off2, g.S[2]));
         }
+    }
+
+    // Accumulates one tile over one chunk into C (kTM x kTN, row-major, zeroed by the caller).
+    void tile(int64_t grp, int64_t m0, int64_t rows, int64_t n0, int64_t ncols, int64_t lBegin, int64_t lEnd, T* Ap, T* Bp,
+              Col* cols, std::vector<Segment>& segs, T* C) const {
+        setCols(grp, n0, ncols, cols);
         const int64_t rowsPad = (rows + kMR - 1) / kMR * kMR;
         const int64_t colsPad = (ncols + kNR - 1) / kNR * kNR;
         // Padding rows/columns of the panels are never written below: zero them once.
@@ -147,6 +151,56 @@ struct Kernel {
                     micro(Ap + ib * kBlockL, Bp + jb * kBlockL, len, C + ib * kTN + jb, kTN);
         }
     }
+    // Thin groups (plan.thin(): the whole dw block of a group, e.g. multiplier x taps of a
+    // depthwise convolution, is one small tile): no packing. Each dw element is a dot product
+    // of dy rows with the tap's x rows over the tap's valid output range, accumulated in kLanes
+    // interleaved lanes (lane = position mod kLanes, so unit-stride rows vectorize) that are
+    // added in lane order at the end.
+    static constexpr int kLanes = 8;
+    static void dot(const T* __restrict a, int64_t sa, const T* __restrict b, int64_t sb, int64_t len, T* __restrict lane) {
+        T acc[kLanes];
+        for (int v = 0; v < kLanes; ++v) acc[v] = lane[v];
+        int64_t q = 0;
+        if (sa == 1 && sb == 1) {
+            for (; q + kLanes <= len; q += kLanes)
+                for (int v = 0; v < kLanes; ++v) acc[v] += a[q + v] * b[q + v];
+        } else {
+            for (; q + kLanes <= len; q += kLanes)
+                for (int v = 0; v < kLanes; ++v) acc[v] += a[(q + v) * sa] * b[(q + v) * sb];
+        }
+        for (int v = 0; q < len; ++q, ++v) acc[v] += a[q * sa] * b[q * sb];
+        for (int v = 0; v < kLanes; ++v) lane[v] = acc[v];
+    }
+
+    void thinTile(int64_t grp, int64_t rows, int64_t ncols, int64_t lBegin, int64_t lEnd, Col* cols, T* lanes, T* C) const {
+        setCols(grp, 0, ncols, cols);
+        std::fill(lanes, lanes + rows * ncols * kLanes, T(0));
+        const int64_t O2 = g.O[2], rowsPerImage = g.O[0] * g.O[1];
+        const int64_t sx = g.S[2] * g.xs[4];
+        for (int64_t row = lBegin / O2; row * O2 < lEnd; ++row) {
+            const int64_t n = row / rowsPerImage, r = row % rowsPerImage, o0 = r / g.O[1], o1 = r % g.O[1];
+            const int64_t segB = std::max<int64_t>(0, lBegin - row * O2), segE = std::min(O2, lEnd - row * O2);
+            for (int64_t i = 0; i < rows; ++i) {
+                const T* dyRow = dy + (n * g.ys[0] + (grp * g.Kg + i) * g.ys[1] + o0 * g.ys[2] + o1 * g.ys[3]);
+                for (int64_t j = 0; j < ncols; ++j) {
+                    const Col& c = cols[j];
+                    const int64_t i0 = o0 * g.S[0] + c.off0, i1 = o1 * g.S[1] + c.off1;
+                    if (i0 < 0 || i0 >= g.I[0] || i1 < 0 || i1 >= g.I[1]) continue;
+                    const int64_t b = std::max(c.lo2, segB), e = std::min(c.hi2 + 1, segE);
+                    if (b >= e) continue;
+                    const T* xp = x + (n * g.xs[0] + c.xoff + i0 * g.xs[2] + i1 * g.xs[3] + (b * g.S[2] + c.off2) * g.xs[4]);
+                    dot(dyRow + b * g.ys[4], g.ys[4], xp, sx, e - b, lanes + (i * ncols + j) * kLanes);
+                }
+            }
+        }
+        for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < ncols; ++j) {
+                const T* lane = lanes + (i * ncols + j) * kLanes;
+                T sum = T(0);
+                for (int v = 0; v < kLanes; ++v) sum += lane[v];
+                C[i * kTN + j] = sum;
+            }
+    }
 };
 
 template <class T>
@@ -165,6 +219,7 @@ void runSplitK(const Problem& p, const Buffers& b, Scale sc, void* workspace, in
 #pragma omp parallel num_threads(nt)
     {
         std::vector<T> Ap(kTM * kBlockL), Bp(kTN * kBlockL), C(kTM * kTN);
+        std::vector<T> lanes(plan.thin() ? size_t(plan.M * plan.Ncols * Kernel<T>::kLanes) : 0);
         std::vector<typename Kernel<T>::Col> cols(kTN);
         std::vector<Segment> segs;
         segs.reserve(kBlockL);
@@ -179,8 +234,11 @@ void runSplitK(const Problem& p, const Buffers& b, Scale sc, void* workspace, in
             const int64_t m0 = mt * kTM, rows = std::min(kTM, plan.M - m0);
             const int64_t n0 = nt_ * kTN, ncols = std::min(kTN, plan.Ncols - n0);
             std::fill(C.begin(), C.end(), T(0));
-            kern.tile(grp, m0, rows, n0, ncols, plan.chunkBegin(s), plan.chunkEnd(s), Ap.data(), Bp.data(), cols.data(), segs,
-                      C.data());
+            if (plan.thin())
+                kern.thinTile(grp, rows, ncols, plan.chunkBegin(s), plan.chunkEnd(s), cols.data(), lanes.data(), C.data());
+            else
+                kern.tile(grp, m0, rows, n0, ncols, plan.chunkBegin(s), plan.chunkEnd(s), Ap.data(), Bp.data(), cols.data(), segs,
+                          C.data());
             if (plan.splits > 1) {
                 for (int64_t i = 0; i < rows; ++i) {
                     T* dst = partial + s * plan.wElems() + (grp * plan.M + m0 + i) * plan.Ncols + n0;

@@ -80,7 +80,7 @@ TEST_CASE("split_k plan: hand-checked problems", "[split_k][plan]") {
         CHECK_FALSE(pl.tapMajor);
         CHECK(pl.workspaceBytes() == size_t(4) * 64 * 576 * 4);
     }
-    SECTION("ResNet-50 3x3 s2 at batch 32: 30 chunks") {
+    SECTION("ResNet-50 3x3 s2 at batch 32: 8 chunks") {
         // 128->128 3x3 s2 @56: M = 128 (2 tiles) x Ncols 1152 (18 tiles) = 36 tiles, L = 32*28*28.
         const SplitKPlan pl = convx::makeSplitKPlan(bwdW("g1mb32ic128ih56iw56oc128oh28ow28kh3kw3sh2sw2ph1pw1dh0dw0", "f32", "nhwc"));
         CHECK(pl.tiles == 36);
@@ -116,7 +116,7 @@ TEST_CASE("split_k plan: hand-checked problems", "[split_k][plan]") {
         CHECK(pl.Ncols == 9);
         CHECK(pl.tiles == 144);
         CHECK(pl.splits == 2);
-        CHECK(pl.thin());  // the CUDA executor's thin kernel takes it
+        CHECK(pl.thin());  // both executors' thin paths take it
     }
     SECTION("thin only for one small tile per group") {
         CHECK_FALSE(convx::makeSplitKPlan(bwdW("g1mb64ic64ih4iw4oc64oh4ow4kh3kw3sh1sw1ph1pw1dh0dw0")).thin());
@@ -222,12 +222,29 @@ int checkFamily(convxDataType_t dt, uint64_t seed, int count, harness::GenOption
 
 int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
+// Widens the channels of a shaped spec so that a group's dw block passes the thin limit
+// (SplitKPlan::kThinMaxOutputs): the packed GEMM path instead of the thin one.
+bool widen(std::mt19937_64& r, Spec& s) {
+    int taps = 1;
+    for (int i = 0; i < s.nsp; ++i) taps *= s.ker[i];
+    const int cg = uni(r, 2, 6);
+    const int kg = std::max(int(SplitKPlan::kThinMaxOutputs) / (cg * taps) + 1, uni(r, 8, 24));
+    s.C = s.G * cg, s.K = s.G * kg;
+    return true;
+}
+
+// The family as shaped (small channels: mostly the thin path) and widened (the GEMM path).
+void checkBoth(convxDataType_t dt, uint64_t seed, int count, harness::GenOptions gen, harness::Shape shape) {
+    checkFamily(dt, seed, count, gen, shape);
+    checkFamily(dt, seed + 1000, count, gen, [shape](std::mt19937_64& r, Spec& s) { return (!shape || shape(r, s)) && widen(r, s); });
+}
+
 }  // namespace
 
 TEST_CASE("split_k cpu: small maps with larger batches", "[split_k][cpu]") {
     harness::GenOptions gen;
     gen.nsp = 2;
-    checkFamily(CONVX_DATA_FLOAT, 101, 16, gen, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 101, 16, gen, [](std::mt19937_64& r, Spec& s) {
         s.N = uni(r, 8, 32);
         s.C = s.G * uni(r, 1, 8), s.K = s.G * uni(r, 1, 12);
         for (int i = 0; i < 2; ++i) s.in[i] = uni(r, 1, 8);
@@ -236,7 +253,7 @@ TEST_CASE("split_k cpu: small maps with larger batches", "[split_k][cpu]") {
 }
 
 TEST_CASE("split_k cpu: strides 2 and 3 with 1x1 and 3x3 filters", "[split_k][cpu]") {
-    checkFamily(CONVX_DATA_FLOAT, 102, 16, {}, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 102, 16, {}, [](std::mt19937_64& r, Spec& s) {
         const int k = uni(r, 0, 1) ? 3 : 1;
         for (int i = 0; i < s.nsp; ++i) {
             s.ker[i] = k, s.stride[i] = uni(r, 2, 3), s.dil[i] = 1, s.pad[i] = k == 3 ? uni(r, 0, 1) : 0;
@@ -248,21 +265,21 @@ TEST_CASE("split_k cpu: strides 2 and 3 with 1x1 and 3x3 filters", "[split_k][cp
 }
 
 TEST_CASE("split_k cpu: dilation, padding at least the filter, maps smaller than the filter", "[split_k][cpu]") {
-    checkFamily(CONVX_DATA_FLOAT, 103, 12, {}, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 103, 12, {}, [](std::mt19937_64& r, Spec& s) {
         for (int i = 0; i < s.nsp; ++i) s.dil[i] = uni(r, 2, 3);
         return true;
     });
-    checkFamily(CONVX_DATA_FLOAT, 104, 12, {}, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 104, 12, {}, [](std::mt19937_64& r, Spec& s) {
         for (int i = 0; i < s.nsp; ++i) s.pad[i] = s.ker[i] + uni(r, 0, 2);
         return true;
     });
     harness::GenOptions small;
     small.smallMaps = true;
-    checkFamily(CONVX_DATA_DOUBLE, 105, 10, small, {});
+    checkBoth(CONVX_DATA_DOUBLE, 105, 10, small, {});
 }
 
 TEST_CASE("split_k cpu: groups and depthwise", "[split_k][cpu]") {
-    checkFamily(CONVX_DATA_FLOAT, 106, 12, {}, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 106, 12, {}, [](std::mt19937_64& r, Spec& s) {
         s.G = uni(r, 2, 4);
         s.C = s.G * uni(r, 1, 5), s.K = s.G * uni(r, 1, 5);
         return true;
@@ -278,14 +295,14 @@ TEST_CASE("split_k cpu: groups and depthwise", "[split_k][cpu]") {
 TEST_CASE("split_k cpu: alpha and beta, beta = 1 accumulation, both layouts", "[split_k][cpu]") {
     harness::GenOptions acc;
     acc.betaKind = 1;
-    checkFamily(CONVX_DATA_FLOAT, 108, 10, acc, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 108, 10, acc, [](std::mt19937_64& r, Spec& s) {
         s.N = uni(r, 4, 16);
         return true;
     });
     harness::GenOptions any;
     any.betaKind = 2;
-    checkFamily(CONVX_DATA_DOUBLE, 109, 10, any, {});
-    checkFamily(CONVX_DATA_FLOAT, 110, 10, {}, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_DOUBLE, 109, 10, any, {});
+    checkBoth(CONVX_DATA_FLOAT, 110, 10, {}, [](std::mt19937_64& r, Spec& s) {
         s.xFmt = s.yFmt = s.wFmt = uni(r, 0, 1) ? CONVX_TENSOR_NHWC : CONVX_TENSOR_NCHW;
         return true;
     });
@@ -294,14 +311,14 @@ TEST_CASE("split_k cpu: alpha and beta, beta = 1 accumulation, both layouts", "[
 TEST_CASE("split_k cpu: 1-D and 3-D", "[split_k][cpu]") {
     harness::GenOptions one;
     one.nsp = 1;
-    checkFamily(CONVX_DATA_FLOAT, 111, 10, one, [](std::mt19937_64& r, Spec& s) {
+    checkBoth(CONVX_DATA_FLOAT, 111, 10, one, [](std::mt19937_64& r, Spec& s) {
         s.N = uni(r, 1, 16);
         s.in[0] = uni(r, 1, 120);
         return true;
     });
     harness::GenOptions three;
     three.nsp = 3;
-    checkFamily(CONVX_DATA_DOUBLE, 112, 8, three, {});
+    checkBoth(CONVX_DATA_DOUBLE, 112, 8, three, {});
 }
 
 // Several M and N tiles (partial ones too) and several chunks, so that the split, the edge
@@ -326,18 +343,20 @@ TEST_CASE("split_k cpu: several tiles and several chunks", "[split_k][cpu]") {
 TEST_CASE("split_k cpu: bitwise identical across runs and thread counts", "[split_k][cpu][determinism]") {
     const convx::Algorithm* a = cpuSplitK();
     REQUIRE(a != nullptr);
-    for (int variant = 0; variant < 3; ++variant) {
+    // 0-2: the GEMM path (f32 NCHW, f32 NHWC stride 2, f64); 3-4: the thin path (depthwise).
+    for (int variant = 0; variant < 5; ++variant) {
         Spec s;
         s.dir = Dir::BwdFilter;
         s.dt = variant == 2 ? CONVX_DATA_DOUBLE : CONVX_DATA_FLOAT;
         s.compute = variant == 2 ? CONVX_DATA_DOUBLE : CONVX_DATA_FLOAT;
         s.nsp = 2;
         s.N = 24, s.C = 20, s.K = 70;
+        if (variant >= 3) s.C = s.G = 6, s.K = 12;
         s.in[0] = s.in[1] = variant == 1 ? 13 : 7;
         s.ker[0] = s.ker[1] = 3;
         s.pad[0] = s.pad[1] = 1;
         s.stride[0] = variant == 1 ? 2 : 1, s.stride[1] = variant == 1 ? 2 : 1;
-        s.xFmt = s.yFmt = s.wFmt = variant == 1 ? CONVX_TENSOR_NHWC : CONVX_TENSOR_NCHW;
+        s.xFmt = s.yFmt = s.wFmt = variant == 1 || variant == 3 ? CONVX_TENSOR_NHWC : CONVX_TENSOR_NCHW;
         s.alpha = 0.75, s.beta = variant == 0 ? 0.0 : 1.0;
         s.seed = 77 + variant;
         harness::Case c(s);
@@ -345,6 +364,7 @@ TEST_CASE("split_k cpu: bitwise identical across runs and thread counts", "[spli
         INFO(c.describe());
         const SplitKPlan pl = convx::makeSplitKPlan(p);
         CHECK(pl.splits > 1);
+        CHECK(pl.thin() == (variant >= 3));
         const size_t ws = a->workspaceSize(p);
         std::vector<uint64_t> workspace(ws / 8 + 1);
         testutil::Handle h;
