@@ -296,9 +296,11 @@ __global__ void __launch_bounds__(kThreads) splitKThin(Args a, const T* __restri
             const int64_t lRow = row * O2;
             const int64_t b = lo2 > lBegin - lRow ? lo2 : lBegin - lRow;
             const int64_t e = hi2 < lEnd - lRow ? hi2 : lEnd - lRow;
-            const T* dyp = dy + int64_t(n) * g.ys[0] + kOff + int64_t(o0) * g.ys[2] + int64_t(o1) * g.ys[3];
-            const T* xp = x + int64_t(n) * g.xs[0] + ci.xoff + i0 * g.xs[2] + i1 * g.xs[3] + ci.off2 * g.xs[4];
-            for (int64_t o2 = b; o2 < e; ++o2) acc += ld<Acc>(dyp, o2 * g.ys[4]) * ld<Acc>(xp, o2 * xStep);
+            if (b >= e) continue;
+            // Offsets of the first valid output of the row (never a pointer before the tensor).
+            const T* dyp = dy + (int64_t(n) * g.ys[0] + kOff + int64_t(o0) * g.ys[2] + int64_t(o1) * g.ys[3] + b * g.ys[4]);
+            const T* xp = x + (int64_t(n) * g.xs[0] + ci.xoff + i0 * g.xs[2] + i1 * g.xs[3] + (b * g.S[2] + ci.off2) * g.xs[4]);
+            for (int64_t q = 0; q < e - b; ++q) acc += ld<Acc>(dyp, q * g.ys[4]) * ld<Acc>(xp, q * xStep);
         }
     }
     red[tid] = acc;
