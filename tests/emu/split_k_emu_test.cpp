@@ -1,7 +1,7 @@
 // Runs the CUDA split_k executor, emulated on the host (tests/emu/cuda_emu.h), against the CPU
 // reference on random backward-filter problems: groups, depthwise (the thin kernel), several
 // tiles and chunks (the GEMM kernel and the reduce kernel), mixed layouts, both modes,
-// alpha/beta with beta 0 on a NaN-poisoned dw. Usage: split_k_emu_test [seed] [count] [kind]
+// gapped strides, alpha/beta with beta 0 on a NaN-poisoned dw. Usage: split_k_emu_test [seed] [count] [kind]
 // (kind 0 grouped, 1 several tiles, 2 depthwise, 3 small; default random).
 #include <cmath>
 #include <cstdio>
@@ -76,6 +76,11 @@ int main(int argc, char** argv) {
         std::string flags = std::string("--dir=bwd_w --dt=") + (f64 ? "f64" : "f32") + " --stag=" + tags[uni(0, 1)] + " --wtag=" +
                             tags[uni(0, 1)] + " --dtag=" + tags[uni(0, 1)] + (uni(0, 1) ? " --mode=conv " : " ");
         Problem p = parseProblem(flags + s.str());
+        // Non-packed tensors: every stride doubled (a gap after each element).
+        if (uni(0, 2) == 0)
+            for (auto& v : p.xStrides) v *= 2;
+        if (uni(0, 2) == 0)
+            for (auto& v : p.yStrides) v *= 2;
         const double alpha = uni(0, 1) ? 1.0 : 0.75, beta = uni(0, 2) == 0 ? 1.0 : uni(0, 1) ? 0.0 : -0.5;
         std::string info;
         const double err = f64 ? runOne<double>(p, rng, alpha, beta, &info) : runOne<float>(p, rng, alpha, beta, &info);
