@@ -393,3 +393,35 @@ TEST_CASE("split_k cpu: rejects 16-bit data with a reason", "[split_k][cpu]") {
     CHECK_FALSE(ap.ok);
     CHECK_THAT(ap.reason, Catch::Contains("f32"));
 }
+
+TEST_CASE("split_k cpu: the workspace through the C API", "[split_k][cpu]") {
+    Spec s;
+    s.dir = Dir::BwdFilter;
+    s.nsp = 2;
+    s.N = 32, s.C = 8, s.K = 8;
+    s.in[0] = s.in[1] = 6;
+    s.ker[0] = s.ker[1] = 3;
+    s.pad[0] = s.pad[1] = 1;
+    harness::Case c(s);
+    testutil::Handle h;
+    size_t bytes = 0;
+    REQUIRE_CONVX_OK(convxGetConvolutionBackwardFilterWorkspaceSize(h, c.xDesc(), c.yDesc(), c.convDesc(), c.wDesc(), CONVX_ALGO_SPLIT_K, &bytes));
+    // L = 32 * 36 = 1152, two tiles (8 x 72): 4 chunks of 288 -> 4 partial copies of dw.
+    CHECK(bytes == size_t(4) * 8 * 72 * 4);
+    REQUIRE(bytes > 0);
+    c.fill();
+    std::vector<uint64_t> ws(bytes / 8 + 1);
+    CHECK_CONVX_FAILS(c.run(h, CONVX_ALGO_SPLIT_K, ws.data(), bytes - 1), CONVX_STATUS_BAD_PARAM_INSUFFICIENT_WORKSPACE, "workspace_bytes");
+    CHECK_CONVX_FAILS(c.run(h, CONVX_ALGO_SPLIT_K, nullptr, bytes), CONVX_STATUS_BAD_PARAM_NULL_POINTER, "workspace is NULL");
+    const harness::Buffer prior = c.output();
+    REQUIRE_CONVX_OK(c.run(h, CONVX_ALGO_SPLIT_K, ws.data(), bytes));
+    const harness::Buffer got = c.output();
+    c.output() = prior;
+    REQUIRE_CONVX_OK(c.run(h, CONVX_ALGO_REFERENCE));
+    const harness::Buffer ref = c.output();
+    c.output() = got;
+    std::string detail;
+    const bool ok = c.compareWith(ref, prior, harness::algoTolerance(CONVX_DATA_FLOAT), &detail);
+    INFO(detail);
+    CHECK(ok);
+}
