@@ -129,9 +129,17 @@ struct Kernel {
         setCols(grp, n0, ncols, cols);
         const int64_t rowsPad = (rows + kMR - 1) / kMR * kMR;
         const int64_t colsPad = (ncols + kNR - 1) / kNR * kNR;
-        // Padding rows/columns of the panels are never written below: zero them once.
-        std::fill(Ap, Ap + kTM * kBlockL, T(0));
-        std::fill(Bp, Bp + kTN * kBlockL, T(0));
+        // The rows/columns that round the tile up to whole micro-tiles are never packed nor
+        // stored; zeroing them keeps stale values (NaN, denormals) out of the arithmetic.
+        const int64_t lUsed = std::min(kBlockL, lEnd - lBegin);
+        for (int64_t i = rows; i < rowsPad; ++i) {
+            T* panel = Ap + (i / kMR) * kBlockL * kMR + (i % kMR);
+            for (int64_t l = 0; l < lUsed; ++l) panel[l * kMR] = T(0);
+        }
+        for (int64_t j = ncols; j < colsPad; ++j) {
+            T* panel = Bp + (j / kNR) * kBlockL * kNR + (j % kNR);
+            for (int64_t l = 0; l < lUsed; ++l) panel[l * kNR] = T(0);
+        }
         const int64_t kBase = grp * g.Kg + m0;
         const int64_t O12 = g.O[1] * g.O[2];
         for (int64_t l0 = lBegin; l0 < lEnd; l0 += kBlockL) {
