@@ -62,8 +62,8 @@ struct SplitKPlan {
     static constexpr int64_t kMinChunk = 256;
     static constexpr int64_t kMaxSplits = 64;
     // A group whose whole dw block has at most this many elements (depthwise: multiplier x taps)
-    // wastes a 64 x 64 tile; the CUDA executor runs such problems with a thin kernel instead
-    // (threads own single dw elements and walk output rows). Same work items, same workspace.
+    // wastes a 64 x 64 tile; both executors run such problems with a thin path instead (dot
+    // products over output rows, no tile). Same work items, same workspace.
     static constexpr int64_t kThinMaxOutputs = 256;
 
     int64_t G = 1, M = 1, Ncols = 1, L = 1;  // per-group GEMM: M x Ncols, reduction length L
