@@ -4,8 +4,10 @@
 namespace convx {
 
 const Algorithm* cpuReferenceAlgorithm();
+const Algorithm* cpuSplitKAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
+    out.push_back(cpuSplitKAlgorithm());
     out.push_back(cpuReferenceAlgorithm());
 }
 

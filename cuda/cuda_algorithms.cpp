@@ -5,6 +5,7 @@
 namespace convx {
 
 const Algorithm* cudaReferenceAlgorithm();
+const Algorithm* cudaSplitKAlgorithm();
 #ifdef CONVX_HAVE_CUDNN
 const Algorithm* cudnnAlgorithm();
 #endif
@@ -13,6 +14,8 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
 #ifdef CONVX_HAVE_CUDNN
     out.push_back(cudnnAlgorithm());
 #endif
+    // After cuDNN until measured on a GPU: selectable by id and CONVX_ALGO.
+    out.push_back(cudaSplitKAlgorithm());
     out.push_back(cudaReferenceAlgorithm());
 }
 
