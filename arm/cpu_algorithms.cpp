@@ -3,9 +3,11 @@
 
 namespace convx {
 
+const Algorithm* cpuKernelSplitAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
+    out.push_back(cpuKernelSplitAlgorithm());
     out.push_back(cpuReferenceAlgorithm());
 }
 
