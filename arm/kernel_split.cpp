@@ -93,57 +93,68 @@ inline void storeOne(T* p, T v, T alpha, T beta) {
 }
 
 // ---------------------------------------------------------------- kernel A: pixels inner
-// Filter packed as wp[k][tap][cl] (tap = geometric k0,k1,k2 flattened), cl contiguous.
+// Filter packed as wp[grp][tap][kl][cl] (tap = geometric k0,k1,k2 flattened), cl contiguous.
+// Per (row tap, axis-2 tap) the dy channel loop is innermost, so the CB x V tile stays in
+// registers for the whole reduction and the tap bounds are tested once per chunk, not per MAC.
 template <class T, int CB, int V, bool UnitDy>
 void rowPixels(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const KsAxisPhase& p2 = plan.axis[2].phases[size_t(q.a[2])];
     rowTaps(g, plan, q, j0, j1, rows);
-    const int64_t cnt2 = q.count[2], ys4 = UnitDy ? 1 : g.ys[4];
+    const int64_t cnt2 = q.count[2], ys1 = g.ys[1], ys4 = UnitDy ? 1 : g.ys[4], cg = J.cgp;
     const int64_t i0 = plan.axis[0].phases[size_t(q.a[0])].first + j0 * g.S[0];
     const int64_t i1 = plan.axis[1].phases[size_t(q.a[1])].first + j1 * g.S[1];
     T* dxRow = J.dx + n * g.xs[0] + (grp * g.Cg + cl0) * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3];
+    const T* dyn = J.dy + n * g.ys[0] + grp * g.Kg * ys1;
+    const T* wg = J.wp + grp * g.taps * g.Kg * cg + cl0;
     for (int64_t jb = 0; jb < cnt2; jb += V) {
         T acc[CB][V] = {};
-        for (int64_t kl = 0; kl < g.Kg; ++kl) {
-            const int64_t k = grp * g.Kg + kl;
-            const T* dyk = J.dy + n * g.ys[0] + k * g.ys[1];
-            const T* wk = J.wp + k * g.taps * g.Cg + cl0;
-            for (const RowTap& rt : rows) {
-                for (const KsTap& t2 : p2.taps) {
-                    const T* w = wk + (rt.tap + t2.k) * g.Cg;
-                    const T* d = dyk + rt.dyOff + (jb + t2.dyOff) * ys4;
-                    if (jb >= t2.jLo && jb + V <= t2.jHi) {
+        for (const RowTap& rt : rows) {
+            for (const KsTap& t2 : p2.taps) {
+                if (jb + V <= t2.jLo || jb >= t2.jHi) continue;
+                const T* w = wg + (rt.tap + t2.k) * g.Kg * cg;
+                const T* d = dyn + rt.dyOff + (jb + t2.dyOff) * ys4;
+                if (jb >= t2.jLo && jb + V <= t2.jHi) {
+                    for (int64_t kl = 0; kl < g.Kg; ++kl) {
+                        const T* dk = d + kl * ys1;
+                        const T* wk = w + kl * cg;
                         for (int c = 0; c < CB; ++c)
-                            for (int v = 0; v < V; ++v) acc[c][v] += w[c] * d[v * ys4];
-                    } else if (jb + V > t2.jLo && jb < t2.jHi) {
-                        // Border or tail chunk: lanes outside the tap's valid range read nothing.
+#pragma omp simd
+                            for (int v = 0; v < V; ++v) acc[c][v] += wk[c] * dk[v * ys4];
+                    }
+                } else {
+                    // Border or tail chunk: lanes outside the tap's valid range read nothing.
+                    const int64_t lo = std::max<int64_t>(t2.jLo - jb, 0), hi = std::min<int64_t>(t2.jHi - jb, V);
+                    for (int64_t kl = 0; kl < g.Kg; ++kl) {
+                        const T* dk = d + kl * ys1;
+                        const T* wk = w + kl * cg;
                         T tmp[V];
-                        for (int v = 0; v < V; ++v) {
-                            const int64_t j = jb + v;
-                            tmp[v] = (j >= t2.jLo && j < t2.jHi) ? d[v * ys4] : T(0);
-                        }
+                        for (int v = 0; v < V; ++v) tmp[v] = (v >= lo && v < hi) ? dk[v * ys4] : T(0);
                         for (int c = 0; c < CB; ++c)
-                            for (int v = 0; v < V; ++v) acc[c][v] += w[c] * tmp[v];
+#pragma omp simd
+                            for (int v = 0; v < V; ++v) acc[c][v] += wk[c] * tmp[v];
                     }
                 }
             }
         }
         const int vn = static_cast<int>(std::min<int64_t>(V, cnt2 - jb));
+        const int64_t step = g.S[2] * g.xs[4];
         for (int c = 0; c < CB; ++c) {
             T* out = dxRow + c * g.xs[1] + (p2.first + jb * g.S[2]) * g.xs[4];
-            const int64_t step = g.S[2] * g.xs[4];
             for (int v = 0; v < vn; ++v) storeOne(out + v * step, acc[c][v], J.alpha, J.beta);
         }
     }
 }
 
-template <class T, int V, bool UnitDy>
+template <class T, bool UnitDy>
 void runPixels(const Job<T>& J, int nt) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const RowIndex rows(plan);
+    // Tiles of CB channels x V columns: 4 x 8 floats, or 2 x 16 for narrow groups, fill about
+    // half of a 16-register file with accumulators.
+    constexpr int V = 32 / int(sizeof(T));
     constexpr int CB = 4;
     const int64_t ncb = (g.Cg + CB - 1) / CB;
     const int64_t items = g.N * g.G * ncb * rows.total;
@@ -161,11 +172,12 @@ void runPixels(const Job<T>& J, int nt) {
             rows.locate(row, &ph, &j0, &j1, plan);
             const KsPhase& q = plan.phases[size_t(ph)];
             const int64_t cl0 = cb * CB, left = g.Cg - cl0;
-            if (left >= 4) rowPixels<T, 4, V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch);
-            else if (left >= 2) {
-                rowPixels<T, 2, V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch);
-                if (left == 3) rowPixels<T, 1, V, UnitDy>(J, n, grp, cl0 + 2, q, j0, j1, scratch);
-            } else rowPixels<T, 1, V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch);
+            switch (left >= CB ? CB : left) {
+                case 4: rowPixels<T, 4, V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                case 3: rowPixels<T, 3, V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                case 2: rowPixels<T, 2, 2 * V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                default: rowPixels<T, 1, 2 * V, UnitDy>(J, n, grp, cl0, q, j0, j1, scratch); break;
+            }
         }
     }
 }
@@ -197,6 +209,7 @@ void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t c0, const KsPh
                         for (int p = 0; p < PT; ++p) dv[p] = d[p * ys4 + kl * ys1];
                         const T* wr = w + kl * J.cgp;
                         for (int p = 0; p < PT; ++p)
+#pragma omp simd
                             for (int v = 0; v < CV; ++v) acc[p][v] += dv[p] * wr[v];
                     }
                 } else {
@@ -208,6 +221,7 @@ void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t c0, const KsPh
                         for (int p = 0; p < PT; ++p) dv[p] = ok[p] ? d[p * ys4 + kl * ys1] : T(0);
                         const T* wr = w + kl * J.cgp;
                         for (int p = 0; p < PT; ++p)
+#pragma omp simd
                             for (int v = 0; v < CV; ++v) acc[p][v] += dv[p] * wr[v];
                     }
                 }
@@ -280,29 +294,22 @@ void runTyped(const Problem& p, const Buffers& b, Scale s, int nt) {
                 for (int64_t e = 0; e < g.R[2]; ++e)
                     userTap[size_t((a * g.R[1] + bb) * g.R[2] + e)] = wt[0][size_t(a)] * g.ws[2] + wt[1][size_t(bb)] * g.ws[3] + wt[2][size_t(e)] * g.ws[4];
     }
-    if (useChannelsInner<T>(p)) {
-        constexpr int CV = kChannelVec<T>;
-        J.cgp = (g.Cg + CV - 1) / CV * CV;
-        packed.assign(size_t(g.K * g.taps * J.cgp), T(0));
-        for (int64_t k = 0; k < g.K; ++k) {
-            const int64_t grp = k / g.Kg, kl = k % g.Kg;
-            for (int64_t t = 0; t < g.taps; ++t)
-                for (int64_t cl = 0; cl < g.Cg; ++cl)
-                    packed[size_t(((grp * g.taps + t) * g.Kg + kl) * J.cgp + cl)] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
-        }
-        J.wp = packed.data();
-        runChannels<T, 4, CV>(J, nt);
-    } else {
-        packed.resize(size_t(g.K * g.taps * g.Cg));
-        for (int64_t k = 0; k < g.K; ++k)
-            for (int64_t t = 0; t < g.taps; ++t)
-                for (int64_t cl = 0; cl < g.Cg; ++cl)
-                    packed[size_t((k * g.taps + t) * g.Cg + cl)] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
-        J.wp = packed.data();
-        constexpr int V = 32 / int(sizeof(T));
-        if (g.ys[4] == 1) runPixels<T, V, true>(J, nt);
-        else runPixels<T, V, false>(J, nt);
+    // Both kernels read the filter as wp[grp][tap][kl][cl]; the channel-inner one pads cl to a
+    // multiple of its vector so that its vector loop has no tail.
+    const bool channelsInner = useChannelsInner<T>(p);
+    constexpr int CV = kChannelVec<T>;
+    J.cgp = channelsInner ? (g.Cg + CV - 1) / CV * CV : g.Cg;
+    packed.assign(size_t(g.K * g.taps * J.cgp), T(0));
+    for (int64_t k = 0; k < g.K; ++k) {
+        const int64_t grp = k / g.Kg, kl = k % g.Kg;
+        for (int64_t t = 0; t < g.taps; ++t)
+            for (int64_t cl = 0; cl < g.Cg; ++cl)
+                packed[size_t(((grp * g.taps + t) * g.Kg + kl) * J.cgp + cl)] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
     }
+    J.wp = packed.data();
+    if (channelsInner) runChannels<T, 4, CV>(J, nt);
+    else if (g.ys[4] == 1) runPixels<T, true>(J, nt);
+    else runPixels<T, false>(J, nt);
 }
 
 class CpuKernelSplit final : public Algorithm {
