@@ -4,6 +4,7 @@
 
 namespace convx {
 
+const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
 #ifdef CONVX_HAVE_CUDNN
 const Algorithm* cudnnAlgorithm();
@@ -13,6 +14,8 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
 #ifdef CONVX_HAVE_CUDNN
     out.push_back(cudnnAlgorithm());
 #endif
+    // Not measured on a GPU yet: after cuDNN, so AUTO keeps preferring cuDNN until it is.
+    out.push_back(cudaKernelSplitAlgorithm());
     out.push_back(cudaReferenceAlgorithm());
 }
 
