@@ -183,56 +183,66 @@ void runPixels(const Job<T>& J, int nt) {
 }
 
 // ---------------------------------------------------------------- kernel B: channels inner
-// Filter packed as wp[grp][tap][kl][clp] with clp padded to cgp (a multiple of CV) by zeros, so
-// the vector loop never needs a tail; the padded lanes are computed and not stored.
+// Filter packed as wp[grp][tap][chunk][kl][CV]: channels padded to cgp (a multiple of CV) by
+// zeros so the vector loop never needs a tail (padded lanes are computed, not stored), and one
+// chunk's weights contiguous along kl so the reduction streams them in order.
+// For each tile of PT phase columns the dy values it needs (per tap: Kg x PT) are first gathered
+// into a small contiguous panel, which then serves every CV-channel chunk of the item: dy is
+// read from memory once per item instead of once per chunk, and the panel and the filter rows
+// stream through L1 in order.
 template <class T, int PT, int CV>
-void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t c0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
+void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t cBegin, int64_t cEnd, const KsPhase& q, int64_t j0, int64_t j1,
+                 std::vector<RowTap>& rows, std::vector<T>& panel, std::vector<const T*>& wTaps) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const KsAxisPhase& p2 = plan.axis[2].phases[size_t(q.a[2])];
     rowTaps(g, plan, q, j0, j1, rows);
-    const int64_t cnt2 = q.count[2], ys1 = g.ys[1], ys4 = g.ys[4];
+    const int64_t cnt2 = q.count[2], ys1 = g.ys[1], ys4 = g.ys[4], cg = J.cgp, Kg = g.Kg;
     const int64_t i0 = plan.axis[0].phases[size_t(q.a[0])].first + j0 * g.S[0];
     const int64_t i1 = plan.axis[1].phases[size_t(q.a[1])].first + j1 * g.S[1];
-    const T* dyn = J.dy + n * g.ys[0] + grp * g.Kg * ys1;
-    const T* wg = J.wp + grp * g.taps * g.Kg * J.cgp + c0;
+    const T* dyn = J.dy + n * g.ys[0] + grp * Kg * ys1;
+    const T* wg = J.wp + grp * g.taps * Kg * cg;
+    const size_t need = rows.size() * p2.taps.size();
+    if (panel.size() < need * size_t(Kg * PT)) panel.resize(need * size_t(Kg * PT));
+    if (wTaps.size() < need) wTaps.resize(need);
     for (int64_t jb = 0; jb < cnt2; jb += PT) {
-        T acc[PT][CV] = {};
+        // Gather: one Kg x PT panel per tap that reaches the tile; pixels outside a tap's valid
+        // range get 0 (a tap past dy's border, not an inserted zero).
+        size_t nTaps = 0;
         for (const RowTap& rt : rows) {
             for (const KsTap& t2 : p2.taps) {
                 if (jb + PT <= t2.jLo || jb >= t2.jHi) continue;
-                const T* w = wg + (rt.tap + t2.k) * g.Kg * J.cgp;
+                wTaps[nTaps] = wg + (rt.tap + t2.k) * Kg * cg;
+                T* pp = panel.data() + nTaps * size_t(Kg * PT);
                 const T* d = dyn + rt.dyOff + (jb + t2.dyOff) * ys4;
-                if (jb >= t2.jLo && jb + PT <= t2.jHi) {
-                    for (int64_t kl = 0; kl < g.Kg; ++kl) {
-                        T dv[PT];
-                        for (int p = 0; p < PT; ++p) dv[p] = d[p * ys4 + kl * ys1];
-                        const T* wr = w + kl * J.cgp;
-                        for (int p = 0; p < PT; ++p)
-#pragma omp simd
-                            for (int v = 0; v < CV; ++v) acc[p][v] += dv[p] * wr[v];
-                    }
-                } else {
-                    // Border or tail tile: pixels outside the tap's valid range read nothing.
-                    bool ok[PT];
-                    for (int p = 0; p < PT; ++p) ok[p] = jb + p >= t2.jLo && jb + p < t2.jHi;
-                    for (int64_t kl = 0; kl < g.Kg; ++kl) {
-                        T dv[PT];
-                        for (int p = 0; p < PT; ++p) dv[p] = ok[p] ? d[p * ys4 + kl * ys1] : T(0);
-                        const T* wr = w + kl * J.cgp;
-                        for (int p = 0; p < PT; ++p)
-#pragma omp simd
-                            for (int v = 0; v < CV; ++v) acc[p][v] += dv[p] * wr[v];
-                    }
-                }
+                bool ok[PT];
+                for (int p = 0; p < PT; ++p) ok[p] = jb + p >= t2.jLo && jb + p < t2.jHi;
+                for (int64_t kl = 0; kl < Kg; ++kl)
+                    for (int p = 0; p < PT; ++p) pp[kl * PT + p] = ok[p] ? d[p * ys4 + kl * ys1] : T(0);
+                ++nTaps;
             }
         }
         const int pn = static_cast<int>(std::min<int64_t>(PT, cnt2 - jb));
-        const int vn = static_cast<int>(std::min<int64_t>(CV, g.Cg - c0));
-        for (int p = 0; p < pn; ++p) {
-            T* out = J.dx + n * g.xs[0] + (grp * g.Cg + c0) * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] +
-                     (p2.first + (jb + p) * g.S[2]) * g.xs[4];
-            for (int v = 0; v < vn; ++v) storeOne(out + v * g.xs[1], acc[p][v], J.alpha, J.beta);
+        for (int64_t c0 = cBegin; c0 < cEnd; c0 += CV) {
+            T acc[PT][CV] = {};
+            for (size_t e = 0; e < nTaps; ++e) {
+                const T* pp = panel.data() + e * size_t(Kg * PT);
+                const T* w = wTaps[e] + c0 * Kg;  // chunk c0 / CV starts at c0 * Kg
+                for (int64_t kl = 0; kl < Kg; ++kl) {
+                    const T* wr = w + kl * CV;
+                    for (int p = 0; p < PT; ++p) {
+                        const T dv = pp[kl * PT + p];
+#pragma omp simd
+                        for (int v = 0; v < CV; ++v) acc[p][v] += dv * wr[v];
+                    }
+                }
+            }
+            const int vn = static_cast<int>(std::min<int64_t>(CV, g.Cg - c0));
+            for (int p = 0; p < pn; ++p) {
+                T* out = J.dx + n * g.xs[0] + (grp * g.Cg + c0) * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] +
+                         (p2.first + (jb + p) * g.S[2]) * g.xs[4];
+                for (int v = 0; v < vn; ++v) storeOne(out + v * g.xs[1], acc[p][v], J.alpha, J.beta);
+            }
         }
     }
 }
@@ -242,20 +252,25 @@ void runChannels(const Job<T>& J, int nt) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const RowIndex rows(plan);
-    const int64_t ncc = J.cgp / CV;
-    const int64_t items = g.N * g.G * rows.total * ncc;
+    // Items of up to CS channels: enough parallel work, and each item's filter slice
+    // (taps x Kg x CS) is reused by the consecutive items of the same slice.
+    constexpr int64_t CS = 8 * CV;
+    const int64_t ncs = (J.cgp + CS - 1) / CS;
+    const int64_t items = g.N * g.G * ncs * rows.total;
 #pragma omp parallel num_threads(nt)
     {
         std::vector<RowTap> scratch;
+        std::vector<T> panel;
+        std::vector<const T*> wTaps;
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; ++it) {
             int64_t r = it;
-            const int64_t cc = r % ncc; r /= ncc;
             const int64_t row = r % rows.total; r /= rows.total;
+            const int64_t cs = r % ncs; r /= ncs;
             const int64_t grp = r % g.G, n = r / g.G;
             int64_t ph, j0, j1;
             rows.locate(row, &ph, &j0, &j1, plan);
-            rowChannels<T, PT, CV>(J, n, grp, cc * CV, plan.phases[size_t(ph)], j0, j1, scratch);
+            rowChannels<T, PT, CV>(J, n, grp, cs * CS, std::min(J.cgp, (cs + 1) * CS), plan.phases[size_t(ph)], j0, j1, scratch, panel, wTaps);
         }
     }
 }
@@ -294,17 +309,21 @@ void runTyped(const Problem& p, const Buffers& b, Scale s, int nt) {
                 for (int64_t e = 0; e < g.R[2]; ++e)
                     userTap[size_t((a * g.R[1] + bb) * g.R[2] + e)] = wt[0][size_t(a)] * g.ws[2] + wt[1][size_t(bb)] * g.ws[3] + wt[2][size_t(e)] * g.ws[4];
     }
-    // Both kernels read the filter as wp[grp][tap][kl][cl]; the channel-inner one pads cl to a
-    // multiple of its vector so that its vector loop has no tail.
+    // Pixels inner reads the filter as wp[grp][tap][kl][cl]; channels inner as
+    // wp[grp][tap][cl / CV][kl][cl % CV] with cl padded to a multiple of CV.
     const bool channelsInner = useChannelsInner<T>(p);
     constexpr int CV = kChannelVec<T>;
     J.cgp = channelsInner ? (g.Cg + CV - 1) / CV * CV : g.Cg;
     packed.assign(size_t(g.K * g.taps * J.cgp), T(0));
     for (int64_t k = 0; k < g.K; ++k) {
         const int64_t grp = k / g.Kg, kl = k % g.Kg;
-        for (int64_t t = 0; t < g.taps; ++t)
-            for (int64_t cl = 0; cl < g.Cg; ++cl)
-                packed[size_t(((grp * g.taps + t) * g.Kg + kl) * J.cgp + cl)] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
+        for (int64_t t = 0; t < g.taps; ++t) {
+            T* dst = packed.data() + (grp * g.taps + t) * g.Kg * J.cgp;
+            for (int64_t cl = 0; cl < g.Cg; ++cl) {
+                const size_t at = channelsInner ? size_t(((cl / CV) * g.Kg + kl) * CV + cl % CV) : size_t(kl * J.cgp + cl);
+                dst[at] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
+            }
+        }
     }
     J.wp = packed.data();
     if (channelsInner) runChannels<T, 4, CV>(J, nt);
