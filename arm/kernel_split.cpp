@@ -275,6 +275,79 @@ void runChannels(const Job<T>& J, int nt) {
     }
 }
 
+// ---------------------------------------------------------------- kernel C: reduction inner
+// For narrow groups over channels-last dy (dy channels contiguous): each dx value is a dot
+// product over the group's dy channels, vectorized along them, for CB channels at once; the
+// lanes are summed in a fixed order at the end. Filter packed as wp[grp][tap][cl][kl].
+template <class T, int CB, int V>
+void rowReduce(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
+    const Conv3d& g = J.g;
+    const KernelSplitPlan& plan = *J.plan;
+    const KsAxisPhase& p2 = plan.axis[2].phases[size_t(q.a[2])];
+    rowTaps(g, plan, q, j0, j1, rows);
+    const int64_t cnt2 = q.count[2], ys4 = g.ys[4], Kg = g.Kg, Cg = g.Cg;
+    const int64_t i0 = plan.axis[0].phases[size_t(q.a[0])].first + j0 * g.S[0];
+    const int64_t i1 = plan.axis[1].phases[size_t(q.a[1])].first + j1 * g.S[1];
+    const T* dyn = J.dy + n * g.ys[0] + grp * Kg;  // ys[1] == 1
+    const T* wg = J.wp + (grp * g.taps * Cg + cl0) * Kg;
+    for (int64_t j2 = 0; j2 < cnt2; ++j2) {
+        T acc[CB][V] = {};
+        T tail[CB] = {};
+        for (const RowTap& rt : rows) {
+            for (const KsTap& t2 : p2.taps) {
+                if (j2 < t2.jLo || j2 >= t2.jHi) continue;
+                const T* d = dyn + rt.dyOff + (j2 + t2.dyOff) * ys4;
+                const T* w = wg + (rt.tap + t2.k) * Cg * Kg;
+                int64_t kl = 0;
+                for (; kl + V <= Kg; kl += V)
+                    for (int c = 0; c < CB; ++c)
+#pragma omp simd
+                        for (int v = 0; v < V; ++v) acc[c][v] += w[c * Kg + kl + v] * d[kl + v];
+                for (; kl < Kg; ++kl)
+                    for (int c = 0; c < CB; ++c) tail[c] += w[c * Kg + kl] * d[kl];
+            }
+        }
+        T* out = J.dx + n * g.xs[0] + (grp * Cg + cl0) * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] + (p2.first + j2 * g.S[2]) * g.xs[4];
+        for (int c = 0; c < CB; ++c) {
+            T sum = tail[c];
+            for (int v = 0; v < V; ++v) sum += acc[c][v];  // fixed order: deterministic
+            storeOne(out + c * g.xs[1], sum, J.alpha, J.beta);
+        }
+    }
+}
+
+template <class T>
+void runReduce(const Job<T>& J, int nt) {
+    const Conv3d& g = J.g;
+    const KernelSplitPlan& plan = *J.plan;
+    const RowIndex rows(plan);
+    constexpr int V = 32 / int(sizeof(T));
+    constexpr int CB = 4;
+    const int64_t ncb = (g.Cg + CB - 1) / CB;
+    const int64_t items = g.N * g.G * ncb * rows.total;
+#pragma omp parallel num_threads(nt)
+    {
+        std::vector<RowTap> scratch;
+#pragma omp for schedule(static)
+        for (int64_t it = 0; it < items; ++it) {
+            int64_t r = it;
+            const int64_t cb = r % ncb; r /= ncb;
+            const int64_t row = r % rows.total; r /= rows.total;
+            const int64_t grp = r % g.G, n = r / g.G;
+            int64_t ph, j0, j1;
+            rows.locate(row, &ph, &j0, &j1, plan);
+            const KsPhase& q = plan.phases[size_t(ph)];
+            const int64_t cl0 = cb * CB, left = g.Cg - cl0;
+            switch (left >= CB ? CB : left) {
+                case 4: rowReduce<T, 4, V>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                case 3: rowReduce<T, 3, V>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                case 2: rowReduce<T, 2, V>(J, n, grp, cl0, q, j0, j1, scratch); break;
+                default: rowReduce<T, 1, V>(J, n, grp, cl0, q, j0, j1, scratch); break;
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- dispatch
 
 // Vector width in elements of the channel-inner tile: 8 floats / 4 doubles fill the common
@@ -310,9 +383,12 @@ void runTyped(const Problem& p, const Buffers& b, Scale s, int nt) {
                     userTap[size_t((a * g.R[1] + bb) * g.R[2] + e)] = wt[0][size_t(a)] * g.ws[2] + wt[1][size_t(bb)] * g.ws[3] + wt[2][size_t(e)] * g.ws[4];
     }
     // Pixels inner reads the filter as wp[grp][tap][kl][cl]; channels inner as
-    // wp[grp][tap][cl / CV][kl][cl % CV] with cl padded to a multiple of CV.
+    // wp[grp][tap][cl / CV][kl][cl % CV] with cl padded to a multiple of CV; reduction inner as
+    // wp[grp][tap][cl][kl].
     const bool channelsInner = useChannelsInner<T>(p);
     constexpr int CV = kChannelVec<T>;
+    // Narrow groups over channels-last dy with enough dy channels: dot products along them.
+    const bool reduceInner = !channelsInner && g.ys[1] == 1 && g.Kg >= 2 * CV;
     J.cgp = channelsInner ? (g.Cg + CV - 1) / CV * CV : g.Cg;
     packed.assign(size_t(g.K * g.taps * J.cgp), T(0));
     for (int64_t k = 0; k < g.K; ++k) {
@@ -320,13 +396,16 @@ void runTyped(const Problem& p, const Buffers& b, Scale s, int nt) {
         for (int64_t t = 0; t < g.taps; ++t) {
             T* dst = packed.data() + (grp * g.taps + t) * g.Kg * J.cgp;
             for (int64_t cl = 0; cl < g.Cg; ++cl) {
-                const size_t at = channelsInner ? size_t(((cl / CV) * g.Kg + kl) * CV + cl % CV) : size_t(kl * J.cgp + cl);
+                const size_t at = channelsInner ? size_t(((cl / CV) * g.Kg + kl) * CV + cl % CV)
+                                  : reduceInner ? size_t(cl * g.Kg + kl)
+                                                : size_t(kl * J.cgp + cl);
                 dst[at] = w[k * g.ws[0] + cl * g.ws[1] + userTap[size_t(t)]];
             }
         }
     }
     J.wp = packed.data();
     if (channelsInner) runChannels<T, 4, CV>(J, nt);
+    else if (reduceInner) runReduce<T>(J, nt);
     else if (g.ys[4] == 1) runPixels<T, true>(J, nt);
     else runPixels<T, false>(J, nt);
 }

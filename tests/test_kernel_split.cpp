@@ -325,6 +325,24 @@ TEST_CASE("kernel_split cpu: both layouts, 1-D, 2-D and 3-D, both kernels", "[ke
             }
 }
 
+TEST_CASE("kernel_split cpu: narrow dx channels over many channels-last dy channels", "[kernel_split][conformance]") {
+    // The reduction-inner kernel: C/G < 8 (f32) or < 4 (f64), K/G >= 16 (8), dy NHWC; K/G not a
+    // multiple of the vector, so the scalar tail runs too.
+    for (const convxDataType_t dt : {CONVX_DATA_FLOAT, CONVX_DATA_DOUBLE}) {
+        AlgoCheck c = family(dt == CONVX_DATA_FLOAT ? 14 : 15, 30, dt);
+        c.shape = [dt](std::mt19937_64& rng, Spec& s) {
+            redrawAxes(rng, s, 1, 3, 1, 2, 1, 4, 1, maxIn(s));
+            s.G = uni(rng, 1, 2);
+            s.C = s.G * uni(rng, 1, dt == CONVX_DATA_FLOAT ? 7 : 3);
+            s.K = s.G * uni(rng, dt == CONVX_DATA_FLOAT ? 16 : 8, 41);
+            s.yFmt = CONVX_TENSOR_NHWC;
+            s.yGapped = false;
+            return true;
+        };
+        harness::checkAlgorithm(c);
+    }
+}
+
 TEST_CASE("kernel_split cpu: f64, and random problems of every kind", "[kernel_split][conformance]") {
     AlgoCheck c = family(11, 40, CONVX_DATA_DOUBLE);
     c.shape = [](std::mt19937_64& rng, Spec& s) {
