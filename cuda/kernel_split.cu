@@ -87,7 +87,8 @@ kernelSplitBwdData(const DevPlan P, T* __restrict__ dx, const T* __restrict__ w,
     const int64_t m0 = (tile - P.tileBegin[ph]) * BM;
     const int nt0 = P.ax[0].tapCount[a0], nt1 = P.ax[1].tapCount[a1], nt2 = P.ax[2].tapCount[a2];
     const int tb0 = P.ax[0].tapBegin[a0], tb1 = P.ax[1].tapBegin[a1], tb2 = P.ax[2].tapBegin[a2];
-    const int64_t red = g.Kg * int64_t(nt0) * nt1 * nt2;
+    const int kg = int(g.Kg);
+    const int red = kg * nt0 * nt1 * nt2;
 
     // Row table: (n, j0, j1, j2) of each row of the tile, and its dx offset.
     for (int m = tid; m < BM; m += NT) {
@@ -119,14 +120,15 @@ kernelSplitBwdData(const DevPlan P, T* __restrict__ dx, const T* __restrict__ w,
 #pragma unroll
             for (int j = 0; j < TN; ++j) acc[i][j] = Acc(0);
 
-        for (int64_t kc = 0; kc < red; kc += KB) {
+        for (int kc = 0; kc < red; kc += KB) {
             __syncthreads();  // previous chunk consumed (and, first time, the row table written)
             if (tid < KB) {
-                const int64_t r = kc + tid;
+                // 32-bit decode (isApplicable bounds K/G x taps below 2^31): 64-bit division is slow.
+                const int r = kc + tid;
                 redValid[tid] = r < red;
                 if (r < red) {
-                    const int64_t kl = r % g.Kg, t = r / g.Kg;
-                    const int t2 = tb2 + int(t % nt2), t1 = tb1 + int((t / nt2) % nt1), t0 = tb0 + int(t / (int64_t(nt1) * nt2));
+                    const int kl = r % kg, t = r / kg;
+                    const int t2 = tb2 + t % nt2, t1 = tb1 + (t / nt2) % nt1, t0 = tb0 + t / (nt1 * nt2);
                     redK[tid] = grp * g.Kg + kl;
                     redOff[tid][0] = P.ax[0].dyOff[t0];
                     redOff[tid][1] = P.ax[1].dyOff[t1];
@@ -197,6 +199,7 @@ std::string devPlanLimit(const Problem& p) {
         phases *= std::min(g.S[a], g.I[a]);
     }
     if (phases > kMaxPhases) return "more than " + std::to_string(kMaxPhases) + " stride phases";
+    if (p.Kg() * g.taps >= (int64_t(1) << 31) - 64) return "reduction (K/G x taps) of 2^31 or more";
     return {};
 }
 
