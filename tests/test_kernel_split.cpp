@@ -335,8 +335,7 @@ TEST_CASE("kernel_split cpu: narrow dx channels over many channels-last dy chann
             s.G = uni(rng, 1, 2);
             s.C = s.G * uni(rng, 1, dt == CONVX_DATA_FLOAT ? 7 : 3);
             s.K = s.G * uni(rng, dt == CONVX_DATA_FLOAT ? 16 : 8, 41);
-            s.yFmt = CONVX_TENSOR_NHWC;
-            s.yGapped = false;
+            s.yFmt = CONVX_TENSOR_NHWC;  // gaps allowed: pixel strides grow, channels stay contiguous
             return true;
         };
         harness::checkAlgorithm(c);
@@ -351,6 +350,16 @@ TEST_CASE("kernel_split cpu: f64, and random problems of every kind", "[kernel_s
     };
     harness::checkAlgorithm(c);
     harness::checkAlgorithm(family(12, 80));  // the generator's own mix: gaps, mixed layouts, modes
+    AlgoCheck gapped = family(16, 30);
+    gapped.gen.gapped = true;  // non-packed dx and dy for every kernel
+    gapped.shape = [](std::mt19937_64& rng, Spec& s) {
+        redrawAxes(rng, s, 1, 3, 1, 2, 1, 4, 1, maxIn(s));
+        const int kind = uni(rng, 0, 2);
+        if (kind == 1) wideChannels(rng, s);
+        if (kind == 2) s.G = 1, s.C = uni(rng, 1, 5), s.K = uni(rng, 16, 30), s.yFmt = CONVX_TENSOR_NHWC;
+        return true;
+    };
+    harness::checkAlgorithm(gapped);
     AlgoCheck small = family(13, 30);
     small.gen.smallMaps = true;  // maps smaller than the kernel, padding past it
     harness::checkAlgorithm(small);
