@@ -129,8 +129,8 @@ void rowPixels(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPha
                     for (int64_t kl = 0; kl < g.Kg; ++kl) {
                         const T* dk = d + kl * ys1;
                         const T* wk = w + kl * cg;
-                        T tmp[V];
-                        for (int v = 0; v < V; ++v) tmp[v] = (v >= lo && v < hi) ? dk[v * ys4] : T(0);
+                        T tmp[V] = {};
+                        for (int64_t v = lo; v < hi; ++v) tmp[v] = dk[v * ys4];
                         for (int c = 0; c < CB; ++c)
 #pragma omp simd
                             for (int v = 0; v < V; ++v) acc[c][v] += wk[c] * tmp[v];
