@@ -196,6 +196,8 @@ std::string devPlanLimit(const Problem& p) {
         if (g.S[a] > kMaxAxisPhases) return "stride above " + std::to_string(kMaxAxisPhases);
         if (g.R[a] > kMaxAxisTaps) return "filter extent above " + std::to_string(kMaxAxisTaps);
         if (g.I[a] >= (int64_t(1) << 30) || g.O[a] >= (int64_t(1) << 30)) return "spatial size of 2^30 or more";
+        // dy offsets of the taps travel as 32-bit ints: |dyOff| <= pad + (R-1) * dilation.
+        if (g.P[a] + (g.R[a] - 1) * g.D[a] >= (int64_t(1) << 30)) return "pad + dilated filter extent of 2^30 or more";
         phases *= std::min(g.S[a], g.I[a]);
     }
     if (phases > kMaxPhases) return "more than " + std::to_string(kMaxPhases) + " stride phases";
