@@ -421,3 +421,77 @@ TEST_CASE("kernel_split cpu: bitwise identical for any thread count", "[kernel_s
         }
     }
 }
+
+// ---------------------------------------------------------------- the CUDA kernel, emulated
+
+#include "../cuda/kernel_split_tile.h"
+#include "execute.h"
+
+namespace {
+
+template <class T, class Acc, int BM, int BN, int TM, int TN>
+void emulateTile(harness::Case& c, const convx::Problem& p) {
+    const convx::ks::Launch l = convx::ks::launchOf(p, BM, BN);
+    const Spec& s = c.spec();
+    // The C API hands alpha/beta as float for float tensors.
+    const Acc alpha = s.dt == CONVX_DATA_DOUBLE ? Acc(s.alpha) : Acc(float(s.alpha));
+    const Acc beta = s.dt == CONVX_DATA_DOUBLE ? Acc(s.beta) : Acc(float(s.beta));
+    convx::ks::emulate<T, Acc, BM, BN, TM, TN>(l.plan, static_cast<T*>(c.x.data()), static_cast<const T*>(c.w.data()),
+                                               static_cast<const T*>(c.y.data()), alpha, beta, l.cTiles, l.chanFast, l.dyChanFast,
+                                               l.gridX, l.gridY);
+}
+
+}  // namespace
+
+TEST_CASE("kernel_split cuda kernel, emulated on the host, matches the reference", "[kernel_split][cuda-emulation]") {
+    // The kernel's steps (cuda/kernel_split_tile.h) run block by block, thread by thread, on the
+    // CPU: every tile shape on every problem (also shapes the dispatch would not pick).
+    testutil::Handle h;
+    std::mt19937_64 rng(4242);
+    const int count = testutil::scaled(40);
+    for (int i = 0; i < count; ++i) {
+        const convxDataType_t dt = i % 4 == 3 ? CONVX_DATA_DOUBLE : CONVX_DATA_FLOAT;
+        Spec s;
+        for (;;) {
+            s = harness::randomSpec(rng, Dir::BwdData, dt);
+            redrawAxes(rng, s, 1, 4, 1, 2, 1, 4, 1, maxIn(s));
+            switch (i % 4) {
+                case 0: break;                       // narrow, grouped or depthwise as drawn
+                case 1: wideChannels(rng, s); break;  // 8..21 channels per group
+                case 2: s.G = 1, s.C = uni(rng, 30, 70), s.K = uni(rng, 1, 20); break;  // several 64-wide tiles
+                default: if (uni(rng, 0, 1)) wideChannels(rng, s, 4, 11); break;
+            }
+            if (s.valid()) break;
+        }
+        harness::Case c(s);
+        const convx::Problem p = convx::problemOf(convx::Direction::BackwardData, {c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc()});
+        INFO("case " << i << " " << c.describe());
+        REQUIRE(convx::ks::devPlanLimit(p).empty());
+        c.fill();
+        const harness::Buffer prior = c.output();
+        REQUIRE(c.run(h.h, CONVX_ALGO_REFERENCE) == CONVX_STATUS_SUCCESS);
+        const harness::Buffer reference = c.output();
+        for (int shape = 0; shape < 4; ++shape) {
+            c.output() = prior;
+            if (dt == CONVX_DATA_DOUBLE) {
+                switch (shape) {
+                    case 0: emulateTile<double, double, 64, 64, 4, 4>(c, p); break;
+                    case 1: emulateTile<double, double, 128, 16, 4, 2>(c, p); break;
+                    case 2: emulateTile<double, double, 256, 4, 4, 1>(c, p); break;
+                    default: emulateTile<double, double, 256, 1, 1, 1>(c, p); break;
+                }
+            } else {
+                switch (shape) {
+                    case 0: emulateTile<float, float, 64, 64, 4, 4>(c, p); break;
+                    case 1: emulateTile<float, float, 128, 16, 4, 2>(c, p); break;
+                    case 2: emulateTile<float, float, 256, 4, 4, 1>(c, p); break;
+                    default: emulateTile<float, float, 256, 1, 1, 1>(c, p); break;
+                }
+            }
+            std::string detail;
+            const bool ok = c.compareWith(reference, prior, harness::algoTolerance(dt), &detail);
+            INFO("tile shape " << shape << ": " << detail);
+            CHECK(ok);
+        }
+    }
+}
