@@ -372,8 +372,10 @@ void runTyped(const Problem& p, const Buffers& b, Scale s, int nt) {
     {
         std::vector<int64_t> wt[3];
         for (int a = 0; a < 3; ++a) {
-            // Every tap has exactly one residue, so the axis's phases list each tap once.
-            wt[a].assign(size_t(g.R[a]), 0);
+            // Every tap has one residue; taps whose phase holds no dx (stride > dx) are listed
+            // nowhere and never read, but get their mirrored index all the same.
+            wt[a].resize(size_t(g.R[a]));
+            for (int64_t k = 0; k < g.R[a]; ++k) wt[a][size_t(k)] = g.flip ? g.R[a] - 1 - k : k;
             for (const KsAxisPhase& ph : plan.axis[a].phases)
                 for (const KsTap& t : ph.taps) wt[a][size_t(t.k)] = t.wTap;
         }

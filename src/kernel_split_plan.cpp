@@ -15,12 +15,15 @@ inline int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
 
 KsAxis kernelSplitAxis(int64_t I, int64_t O, int64_t R, int64_t s, int64_t p, int64_t d, bool flip) {
     KsAxis ax{I, O, R, s, p, d, {}};
-    ax.phases.resize(static_cast<size_t>(s));
-    for (int64_t f = 0; f < s; ++f) {
+    // Phases whose first index is past dx hold nothing: list min(s, I) of them, so that a huge
+    // stride costs nothing.
+    const int64_t listed = std::min(s, I);
+    ax.phases.resize(static_cast<size_t>(listed));
+    for (int64_t f = 0; f < listed; ++f) {
         KsAxisPhase& ph = ax.phases[static_cast<size_t>(f)];
         ph.first = f;
         ph.residue = (f + p) % s;
-        ph.count = f < I ? ceilDiv(I - f, s) : 0;
+        ph.count = ceilDiv(I - f, s);
         for (int64_t k = 0; k < R; ++k) {
             // Tap k reaches dx index i through o = (i + p - k*d) / s when that division is exact,
             // which for i = f + j*s depends on the residue only.
@@ -51,9 +54,10 @@ KernelSplitPlan kernelSplitPlan(const Problem& p) {
         plan.macsPerChannelPair *= valid;
     }
     const KsAxis* ax = plan.axis;
-    for (int64_t a0 = 0; a0 < ax[0].s; ++a0)
-        for (int64_t a1 = 0; a1 < ax[1].s; ++a1)
-            for (int64_t a2 = 0; a2 < ax[2].s; ++a2) {
+    const int64_t n0 = int64_t(ax[0].phases.size()), n1 = int64_t(ax[1].phases.size()), n2 = int64_t(ax[2].phases.size());
+    for (int64_t a0 = 0; a0 < n0; ++a0)
+        for (int64_t a1 = 0; a1 < n1; ++a1)
+            for (int64_t a2 = 0; a2 < n2; ++a2) {
                 const KsAxisPhase* ph[3] = {&ax[0].phases[size_t(a0)], &ax[1].phases[size_t(a1)], &ax[2].phases[size_t(a2)]};
                 KsPhase q;
                 q.a[0] = a0, q.a[1] = a1, q.a[2] = a2;

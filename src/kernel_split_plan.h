@@ -32,20 +32,20 @@ struct KsTap {
 struct KsAxisPhase {
     int64_t residue;  // (first + pad) mod stride
     int64_t first;    // first dx index of the phase (== its position among the axis's phases)
-    int64_t count;    // number of dx indices; 0 when first >= I
+    int64_t count;    // number of dx indices (>= 1)
     std::vector<KsTap> taps;  // in increasing k (filter index order); empty: dx gets alpha*0 + beta*dx
 };
 
 struct KsAxis {
     int64_t I, O, R, s, p, d;
-    std::vector<KsAxisPhase> phases;  // s of them, phases[f].first == f
+    std::vector<KsAxisPhase> phases;  // min(s, I) of them (the others hold no dx), phases[f].first == f
 };
 
 // An N-D phase (axes in Conv3d order: unused leading axes have one phase of one index, one tap).
 struct KsPhase {
     int64_t a[3];      // phase index per axis (into KsAxis::phases)
     int64_t count[3];  // dx indices per axis
-    int64_t elems;     // count[0] * count[1] * count[2] (> 0: empty phases are not listed)
+    int64_t elems;     // count[0] * count[1] * count[2] (> 0)
     int64_t taps;      // product of the axes' tap counts (0: the phase only scales dx)
     int64_t begin;     // prefix sum of elems over the phases before this one
 };
