@@ -3,9 +3,11 @@
 
 namespace convx {
 
+const Algorithm* cpuDirectCoalescedAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
+    out.push_back(cpuDirectCoalescedAlgorithm());
     out.push_back(cpuReferenceAlgorithm());
 }
 
