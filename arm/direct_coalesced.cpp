@@ -37,54 +37,142 @@ inline int64_t userTapOffset(const Conv3d& g, int64_t t) {
     return a * g.ws[2] + b * g.ws[3] + e * g.ws[4];
 }
 
-// wp[grp][tap][c][KgPad], output channel fastest, zeros past Kg.
+// Blocked per tile: wp[grp][kb][tap][c][kTile] (tapMajor, the channels-last loop order) or
+// wp[grp][kb][c][tap][kTile] (the channels-first order), kb over KgPad / kTile blocks, zeros
+// past Kg: a tile's weights for one (tap, c) are kTile consecutive elements and its slice
+// streams through the cache in the order the tile's loops read it.
 template <class T>
-void repackFilter(const DcCpuPlan& pl, const T* w, T* wp, int nt) {
+void repackFilter(const DcCpuPlan& pl, int64_t kTile, bool tapMajor, const T* w, T* wp, int nt) {
     const Conv3d& g = pl.g;
-    const int64_t jobs = g.G * g.taps;
+    const int64_t kbPad = pl.KgPad / kTile;
+    const int64_t jobs = g.G * kbPad * g.taps;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t job = 0; job < jobs; ++job) {
-        const int64_t grp = job / g.taps, t = job % g.taps;
+        const int64_t t = job % g.taps, kb = (job / g.taps) % kbPad, grp = job / (g.taps * kbPad);
         const int64_t tapOff = userTapOffset(g, t);
-        T* dst = wp + job * g.Cg * pl.KgPad;
-        for (int64_t c = 0; c < g.Cg; ++c, dst += pl.KgPad) {
-            for (int64_t k = 0; k < g.Kg; ++k) dst[k] = w[(grp * g.Kg + k) * g.ws[0] + c * g.ws[1] + tapOff];
-            for (int64_t k = g.Kg; k < pl.KgPad; ++k) dst[k] = T(0);
+        T* block = wp + (job / g.taps) * g.taps * g.Cg * kTile;
+        for (int64_t c = 0; c < g.Cg; ++c) {
+            T* dst = block + (tapMajor ? t * g.Cg + c : c * g.taps + t) * kTile;
+            for (int64_t kk = 0; kk < kTile; ++kk) {
+                const int64_t k = kb * kTile + kk;
+                dst[kk] = k < g.Kg ? w[(grp * g.Kg + k) * g.ws[0] + c * g.ws[1] + tapOff] : T(0);
+            }
         }
     }
 }
 
-// What one row task needs to know about its output row.
+// What a tile needs: the geometry, x at (n, first channel of the group), and the repacked
+// filter at the group plus the tile's first output channel.
 template <class T>
-struct RowCtx {
+struct TileCtx {
     const Conv3d* g;
-    const T* xg;      // x at (n, first channel of the group)
-    const T* wg;      // repacked filter at the group, plus the tile's first output channel
-    int64_t KgPad;
-    int64_t tapRows;  // R[0] * R[1]
-    const int64_t* rowOff;  // per (a, b): x offset of the input row, or -1 when outside
+    const T* xg;
+    const T* wg;
+    int64_t kTile;      // weights per (tap, c) in the blocked filter
+    int64_t planeSpan;  // offsets [0, planeSpan) lie inside one input channel's plane
 };
 
-// Channels-first interior tile: KT channels x V columns starting at column ow0, every tap in
-// bounds. `unit` is a unit step between consecutive columns' inputs.
-template <class T, int KT, int V, bool unit>
-void cfInterior(const RowCtx<T>& r, int64_t ow0, T* out) {
+// Input coordinates of tap (0, 0, 0) for the L flattened output pixels p0 .. p0 + L - 1; lanes
+// past n repeat the last pixel and are marked dead (computed, never stored).
+template <int L>
+struct TileOrigin {
+    int64_t b[3][L];
+    bool live[L];
+    TileOrigin(const Conv3d& g, int64_t p0, int64_t n) {
+        for (int v = 0; v < L; ++v) {
+            const int64_t p = p0 + std::min<int64_t>(v, n - 1);
+            const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
+            b[0][v] = o0 * g.S[0] - g.P[0];
+            b[1][v] = o1 * g.S[1] - g.P[1];
+            b[2][v] = o2 * g.S[2] - g.P[2];
+            live[v] = v < n;
+        }
+    }
+};
+
+// Offsets into x (relative to the group's first channel) of tap (a, b, e) for each lane, 0 for
+// lanes outside the input (so a load through them is safe), and which lanes are inside.
+// Answers 0: no lane inside; 1: some (gather); 2: all inside and consecutive (contiguous load);
+// 3: some inside, and the lanes' unclipped offsets consecutive and within one channel's span,
+// so a contiguous load is safe and the outside lanes are selected away (a row end inside the
+// tile, a padded column). *start is the contiguous load's first offset for 2 and 3.
+template <int L>
+int tapOffsets(const Conv3d& g, const TileOrigin<L>& o, int64_t a, int64_t b, int64_t e, int64_t planeSpan, int64_t* off,
+               bool* ok, int64_t* start) {
+    int any = 0;
+    bool all = true, consecutive = true;
+    int64_t first = 0;
+    for (int v = 0; v < L; ++v) {
+        const int64_t i0 = o.b[0][v] + a * g.D[0], i1 = o.b[1][v] + b * g.D[1], i2 = o.b[2][v] + e * g.D[2];
+        const int64_t raw = i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4];
+        if (v == 0) first = raw;
+        consecutive = consecutive && o.live[v] && raw == first + v;
+        ok[v] = o.live[v] && i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1] && i2 >= 0 && i2 < g.I[2];
+        off[v] = ok[v] ? raw : 0;
+        any |= ok[v];
+        all = all && ok[v];
+    }
+    *start = first;
+    if (!any) return 0;
+    if (all && consecutive) return 2;
+    if (consecutive && first >= 0 && first + L <= planeSpan) return 3;
+    return 1;
+}
+
+// One tap's view of a channels-first tile (see tapOffsets).
+template <int V>
+struct TapView {
+    int kind;
+    int64_t start;
+    int64_t off[V];
+    bool ok[V];
+};
+
+// Channels-first tile: KT output channels x V flattened output pixels. The taps' input offsets
+// are worked out once per tile; then, channel by channel (one input plane at a time, so the
+// taps' loads hit the same few cache lines), each tap adds KT x V multiply-adds with the
+// accumulators in registers, from a contiguous load (interior), a contiguous load with the
+// outside lanes selected to zero (row ends, padded columns) or a zero-selected gather.
+template <class T, int KT, int V>
+void cfTile(const TileCtx<T>& r, int64_t p0, int64_t vn, TapView<V>* views, T* out) {
     const Conv3d& g = *r.g;
+    const TileOrigin<V> o(g, p0, vn);
+    int64_t nv = 0;
+    int64_t t = 0;
+    for (int64_t a = 0; a < g.R[0]; ++a)
+        for (int64_t b = 0; b < g.R[1]; ++b)
+            for (int64_t e = 0; e < g.R[2]; ++e, ++t) {
+                TapView<V>& tv = views[t];
+                tv.kind = tapOffsets<V>(g, o, a, b, e, r.planeSpan, tv.off, tv.ok, &tv.start);
+                nv += tv.kind != 0;
+            }
     T acc[KT][V] = {};
-    const int64_t step = g.S[2] * g.xs[4];
-    const int64_t cs = g.xs[1];
-    const int64_t wTap = g.Cg * r.KgPad;
-    for (int64_t ab = 0; ab < r.tapRows; ++ab) {
-        if (r.rowOff[ab] < 0) continue;
-        for (int64_t e = 0; e < g.R[2]; ++e) {
-            const int64_t t = ab * g.R[2] + e;
-            const T* wt = r.wg + t * wTap;
-            const T* xt = r.xg + r.rowOff[ab] + (ow0 * g.S[2] - g.P[2] + e * g.D[2]) * g.xs[4];
-            for (int64_t c = 0; c < g.Cg; ++c) {
-                const T* xr = xt + c * cs;
-                const T* wv = wt + c * r.KgPad;
+    if (nv > 0) {
+        const int64_t cs = g.xs[1];
+        for (int64_t c = 0; c < g.Cg; ++c) {
+            const T* xc = r.xg + c * cs;
+            const T* wc = r.wg + c * g.taps * r.kTile;
+            for (int64_t tt = 0; tt < g.taps; ++tt) {
+                const TapView<V>& tv = views[tt];
+                const T* wv = wc + tt * r.kTile;
                 T xv[V];
-                for (int v = 0; v < V; ++v) xv[v] = unit ? xr[v] : xr[v * step];
+                if (tv.kind == 2) {
+                    const T* xr = xc + tv.start;
+                    for (int v = 0; v < V; ++v) xv[v] = xr[v];
+                } else if (tv.kind == 3) {
+                    const T* xr = xc + tv.start;
+                    for (int v = 0; v < V; ++v) {
+                        const T l = xr[v];
+                        xv[v] = tv.ok[v] ? l : T(0);
+                    }
+                } else if (tv.kind == 1) {
+                    for (int v = 0; v < V; ++v) {
+                        const T l = xc[tv.off[v]];
+                        xv[v] = tv.ok[v] ? l : T(0);
+                    }
+                } else {
+                    continue;
+                }
                 for (int kk = 0; kk < KT; ++kk)
                     for (int v = 0; v < V; ++v) acc[kk][v] += wv[kk] * xv[v];
             }
@@ -94,90 +182,46 @@ void cfInterior(const RowCtx<T>& r, int64_t ow0, T* out) {
         for (int v = 0; v < V; ++v) out[kk * V + v] = acc[kk][v];
 }
 
-// Channels-first border tile: vn <= V columns; each tap's valid columns clipped once.
-template <class T, int KT, int V>
-void cfBorder(const RowCtx<T>& r, int64_t ow0, int64_t vn, T* out) {
-    const Conv3d& g = *r.g;
-    T acc[KT * V];
-    std::fill(acc, acc + KT * V, T(0));
-    const int64_t step = g.S[2] * g.xs[4];
-    const int64_t wTap = g.Cg * r.KgPad;
-    for (int64_t ab = 0; ab < r.tapRows; ++ab) {
-        if (r.rowOff[ab] < 0) continue;
-        for (int64_t e = 0; e < g.R[2]; ++e) {
-            const int64_t iw0 = ow0 * g.S[2] - g.P[2] + e * g.D[2];
-            // columns v with 0 <= iw0 + v*S < I
-            int64_t lo = iw0 >= 0 ? 0 : (-iw0 + g.S[2] - 1) / g.S[2];
-            int64_t hi = iw0 > g.I[2] - 1 ? 0 : (g.I[2] - 1 - iw0) / g.S[2] + 1;
-            hi = std::min(hi, vn);
-            if (lo >= hi) continue;
-            const int64_t t = ab * g.R[2] + e;
-            const T* wt = r.wg + t * wTap;
-            const T* xt = r.xg + r.rowOff[ab] + iw0 * g.xs[4];
-            for (int64_t c = 0; c < g.Cg; ++c) {
-                const T* xr = xt + c * g.xs[1];
-                const T* wv = wt + c * r.KgPad;
-                for (int kk = 0; kk < KT; ++kk)
-                    for (int64_t v = lo; v < hi; ++v) acc[kk * V + v] += wv[kk] * xr[v * step];
-            }
-        }
-    }
-    std::copy(acc, acc + KT * V, out);
-}
-
-// Channels-last interior tile: PT consecutive output pixels x V channels, every tap in bounds.
+// Channels-last tile: PT flattened output pixels x V output channels; x's channel stride is 1,
+// so each pixel's input is a contiguous run over c, broadcast against V weights.
 template <class T, int PT, int V>
-void clInterior(const RowCtx<T>& r, int64_t ow0, T* out) {
+void clTile(const TileCtx<T>& r, int64_t p0, int64_t pn, T* out) {
     const Conv3d& g = *r.g;
+    const TileOrigin<PT> o(g, p0, pn);
     T acc[PT][V] = {};
-    const int64_t wTap = g.Cg * r.KgPad;
-    const int64_t pixStep = g.S[2] * g.xs[4];
-    for (int64_t ab = 0; ab < r.tapRows; ++ab) {
-        if (r.rowOff[ab] < 0) continue;
-        for (int64_t e = 0; e < g.R[2]; ++e) {
-            const int64_t t = ab * g.R[2] + e;
-            const T* wt = r.wg + t * wTap;
-            const T* xt = r.xg + r.rowOff[ab] + (ow0 * g.S[2] - g.P[2] + e * g.D[2]) * g.xs[4];
-            for (int64_t c = 0; c < g.Cg; ++c) {
-                const T* wv = wt + c * r.KgPad;
-                T wr[V];
-                for (int v = 0; v < V; ++v) wr[v] = wv[v];
-                for (int j = 0; j < PT; ++j) {
-                    const T xv = xt[j * pixStep + c];  // channel stride is 1 on this path
-                    for (int v = 0; v < V; ++v) acc[j][v] += xv * wr[v];
+    const int64_t wTap = g.Cg * r.kTile;
+    int64_t t = 0;
+    for (int64_t a = 0; a < g.R[0]; ++a)
+        for (int64_t b = 0; b < g.R[1]; ++b)
+            for (int64_t e = 0; e < g.R[2]; ++e, ++t) {
+                int64_t off[PT], start;
+                bool ok[PT];
+                const int kind = tapOffsets<PT>(g, o, a, b, e, r.planeSpan, off, ok, &start);
+                if (kind == 0) continue;
+                const T* wt = r.wg + t * wTap;
+                bool all = true;
+                for (int j = 0; j < PT; ++j) all = all && ok[j];
+                if (all) {
+                    for (int64_t c = 0; c < g.Cg; ++c) {
+                        const T* wv = wt + c * r.kTile;
+                        for (int j = 0; j < PT; ++j) {
+                            const T xv = r.xg[off[j] + c];
+                            for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
+                        }
+                    }
+                } else {
+                    for (int64_t c = 0; c < g.Cg; ++c) {
+                        const T* wv = wt + c * r.kTile;
+                        for (int j = 0; j < PT; ++j) {
+                            const T l = r.xg[off[j] + c];
+                            const T xv = ok[j] ? l : T(0);
+                            for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
+                        }
+                    }
                 }
             }
-        }
-    }
     for (int j = 0; j < PT; ++j)
         for (int v = 0; v < V; ++v) out[j * V + v] = acc[j][v];
-}
-
-// Channels-last border tile: pn <= PT pixels, each tap tested once per pixel.
-template <class T, int PT, int V>
-void clBorder(const RowCtx<T>& r, int64_t ow0, int64_t pn, T* out) {
-    const Conv3d& g = *r.g;
-    T acc[PT * V];
-    std::fill(acc, acc + PT * V, T(0));
-    const int64_t wTap = g.Cg * r.KgPad;
-    for (int64_t ab = 0; ab < r.tapRows; ++ab) {
-        if (r.rowOff[ab] < 0) continue;
-        for (int64_t e = 0; e < g.R[2]; ++e) {
-            const T* wt = r.wg + (ab * g.R[2] + e) * wTap;
-            for (int64_t j = 0; j < pn; ++j) {
-                const int64_t iw = (ow0 + j) * g.S[2] - g.P[2] + e * g.D[2];
-                if (iw < 0 || iw >= g.I[2]) continue;
-                const T* xr = r.xg + r.rowOff[ab] + iw * g.xs[4];
-                T* a = acc + j * V;
-                for (int64_t c = 0; c < g.Cg; ++c) {
-                    const T xv = xr[c];
-                    const T* wv = wt + c * r.KgPad;
-                    for (int v = 0; v < V; ++v) a[v] += xv * wv[v];
-                }
-            }
-        }
-    }
-    std::copy(acc, acc + PT * V, out);
 }
 
 template <class T>
@@ -198,59 +242,44 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     const T* x = static_cast<const T*>(b.x);
     T* y = static_cast<T*>(b.y);
     T* wp = static_cast<T*>(ctx.workspace);
-    repackFilter(pl, static_cast<const T*>(b.w), wp, nt);
+    
 
-    const int64_t tapRows = g.R[0] * g.R[1];
     const bool channelsFirst = pl.path == DcCpuPath::ChannelsFirst;
     const int64_t kTile = channelsFirst ? KT : V;
-    const int64_t colTile = channelsFirst ? V : PT;
-    const bool unit = g.S[2] * g.xs[4] == 1;
-    // Columns [owLo, owHi) have every tap of the row inside the input: interior tiles.
-    const int64_t owLo = std::min(g.O[2], (g.P[2] + g.S[2] - 1) / g.S[2]);
-    const int64_t lastTap = (g.R[2] - 1) * g.D[2];
-    const int64_t owHi = g.I[2] - 1 - lastTap + g.P[2] < 0 ? 0 : std::min(g.O[2], (g.I[2] - 1 - lastTap + g.P[2]) / g.S[2] + 1);
+    const int64_t pixTile = channelsFirst ? V : PT;
+    const int64_t planeSpan = (g.I[0] - 1) * g.xs[2] + (g.I[1] - 1) * g.xs[3] + (g.I[2] - 1) * g.xs[4] + 1;
+    repackFilter(pl, kTile, !channelsFirst, static_cast<const T*>(b.w), wp, nt);
 
 #pragma omp parallel num_threads(nt)
     {
-        std::vector<int64_t> rowOff(static_cast<size_t>(tapRows));
-        T out[kDcCpuKPad * 8];
+    std::vector<TapView<V>> views(static_cast<size_t>(g.taps));
 #pragma omp for schedule(static)
-        for (int64_t task = 0; task < pl.tasks; ++task) {
-            int64_t q = task;
-            const int64_t row = q % pl.rows; q /= pl.rows;
-            const int64_t kb = q % pl.kBlocks; q /= pl.kBlocks;
-            const int64_t grp = q % g.G;
-            const int64_t n = q / g.G;
-            const int64_t od = row / g.O[1], oh = row % g.O[1];
-            for (int64_t a = 0; a < g.R[0]; ++a)
-                for (int64_t bb = 0; bb < g.R[1]; ++bb) {
-                    const int64_t id = od * g.S[0] - g.P[0] + a * g.D[0];
-                    const int64_t ih = oh * g.S[1] - g.P[1] + bb * g.D[1];
-                    const bool in = id >= 0 && id < g.I[0] && ih >= 0 && ih < g.I[1];
-                    rowOff[a * g.R[1] + bb] = in ? id * g.xs[2] + ih * g.xs[3] : -1;
-                }
-            const int64_t k0 = kb * kTile;
-            const int64_t kn = std::min(kTile, g.Kg - k0);
-            RowCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + grp * g.taps * g.Cg * pl.KgPad + k0, pl.KgPad, tapRows,
-                        rowOff.data()};
-            const int64_t yRow = n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1] + od * g.ys[2] + oh * g.ys[3];
-            for (int64_t ow0 = 0; ow0 < g.O[2]; ow0 += colTile) {
-                const int64_t cn = std::min(colTile, g.O[2] - ow0);
-                const bool interior = cn == colTile && ow0 >= owLo && ow0 + colTile <= owHi;
-                if (channelsFirst) {
-                    if (interior && unit) cfInterior<T, KT, V, true>(r, ow0, out);
-                    else if (interior) cfInterior<T, KT, V, false>(r, ow0, out);
-                    else cfBorder<T, KT, V>(r, ow0, cn, out);
-                    for (int64_t kk = 0; kk < kn; ++kk)
-                        for (int64_t v = 0; v < cn; ++v) storeOut(y, yRow + kk * g.ys[1] + (ow0 + v) * g.ys[4], out[kk * V + v], s);
-                } else {
-                    if (interior) clInterior<T, PT, V>(r, ow0, out);
-                    else clBorder<T, PT, V>(r, ow0, cn, out);
-                    for (int64_t j = 0; j < cn; ++j)
-                        for (int64_t v = 0; v < kn; ++v) storeOut(y, yRow + v * g.ys[1] + (ow0 + j) * g.ys[4], out[j * V + v], s);
-                }
+    for (int64_t task = 0; task < pl.tasks; ++task) {
+        int64_t q = task;
+        const int64_t chunk = q % pl.chunks;
+        q /= pl.chunks;
+        const int64_t kb = q % pl.kBlocks;
+        q /= pl.kBlocks;
+        const int64_t grp = q % g.G, n = q / g.G;
+        const int64_t k0 = kb * kTile;
+        const int64_t kn = std::min(kTile, g.Kg - k0);
+        const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
+        const int64_t yBase = n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
+        const int64_t pEnd = std::min(g.outPix, (chunk + 1) * kDcCpuChunk);
+        T out[kDcCpuKPad * 8];
+        for (int64_t p0 = chunk * kDcCpuChunk; p0 < pEnd; p0 += pixTile) {
+            const int64_t pn = std::min(pixTile, pEnd - p0);
+            if (channelsFirst) cfTile<T, KT, V>(r, p0, pn, views.data(), out);
+            else clTile<T, PT, V>(r, p0, pn, out);
+            for (int64_t j = 0; j < pn; ++j) {
+                const int64_t p = p0 + j;
+                const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
+                const int64_t yp = yBase + o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
+                for (int64_t kk = 0; kk < kn; ++kk)
+                    storeOut(y, yp + kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
             }
         }
+    }
     }
 }
 

@@ -131,8 +131,8 @@ DcCpuPlan planDcCpu(const Problem& p) {
     pl.KgPad = ceilDiv(p.Kg(), kDcCpuKPad) * kDcCpuKPad;
     const int64_t kTile = pl.path == DcCpuPath::ChannelsFirst ? kDcCpuKT : dcCpuVector(p.dtype);
     pl.kBlocks = ceilDiv(p.Kg(), kTile);
-    pl.rows = g.O[0] * g.O[1];
-    pl.tasks = p.N * p.G * pl.kBlocks * pl.rows;
+    pl.chunks = ceilDiv(g.outPix, kDcCpuChunk);
+    pl.tasks = p.N * p.G * pl.kBlocks * pl.chunks;
     pl.workspace = dcCpuWorkspace(p);
     return pl;
 }

@@ -71,11 +71,18 @@ bool dcGpuFits(const Problem& p, std::string* why);
 DcGpuPlan planDcGpu(const Problem& p, int smCount = kDcDefaultSMs);
 
 // ------------------------------------------------------------------ CPU tiling
+// Tiles of V (or PT) consecutive flattened output pixels. For each tap the tile's input offsets
+// are computed once; when they are consecutive and all in bounds (the interior, and every 1x1
+// stride-1 tap) the channel loop does contiguous loads with no test; otherwise it loads through
+// the offsets with the out-of-bounds lanes selected to zero (the border), still without a branch.
 // The filter is repacked per call into wp[g][tap][c][KgPad] (output channel fastest, zero
 // padded to a multiple of kDcCpuKPad) so that a register tile's weights are one contiguous load.
 constexpr int kDcCpuKPad = 8;
 constexpr int kDcCpuKT = 4;  // channels-first: output channels per register tile
 constexpr int kDcCpuPT = 4;  // channels-last: output pixels per register tile
+// Output pixels per OpenMP task, flattened over (D, H, W): tiles run across row ends, so a 7x7
+// map is 49 pixels in 7 vectors of 8 rather than 7 rows of 7 in a vector of 8 each.
+constexpr int64_t kDcCpuChunk = 64;
 // Vector width of a tile in elements: two 16-byte registers (SSE2 / NEON baseline), so that
 // KT x V (or PT x V) accumulators take 8 of the 16 vector registers.
 inline int dcCpuVector(DType t) { return t == DType::F64 ? 4 : 8; }
@@ -92,8 +99,8 @@ struct DcCpuPlan {
     Conv3d g{};             // geometry the kernel runs (flat: reshaped to one row of outPix)
     int64_t KgPad = 0;      // Kg rounded up to kDcCpuKPad
     int64_t kBlocks = 0;    // per group: ceil(Kg / KT) (channels-first) or ceil(Kg / V) (channels-last)
-    int64_t rows = 0;       // output rows per image: O[0] * O[1]
-    int64_t tasks = 0;      // N * G * kBlocks * rows: the OpenMP work items
+    int64_t chunks = 0;     // per image: ceil(outPix / kDcCpuChunk) runs of flattened output pixels
+    int64_t tasks = 0;      // N * G * kBlocks * chunks: the OpenMP work items
     size_t workspace = 0;   // G * taps * Cg * KgPad * sizeof(T), exact
 };
 

@@ -147,10 +147,10 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(pl.path == convx::DcCpuPath::ChannelsFirst);
         CHECK(pl.g.O[2] == 49);
         CHECK(pl.g.I[2] == 49);
-        CHECK(pl.rows == 1);
+        CHECK(pl.chunks == 1);
         CHECK(pl.KgPad == 16);
         CHECK(pl.kBlocks == 3);            // 12 / 4
-        CHECK(pl.tasks == 2 * 1 * 3 * 1);  // N * G * kBlocks * rows
+        CHECK(pl.tasks == 2 * 1 * 3 * 1);  // N * G * kBlocks * chunks
         CHECK(pl.workspace == size_t(1 * 1 * 16 * 16) * 4);
         CHECK(pl.workspace == convx::dcCpuWorkspace(p));
     }
@@ -159,7 +159,7 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         const convx::DcCpuPlan pl = convx::planDcCpu(p);
         CHECK(pl.variant == convx::DcVariant::Pointwise);
         CHECK(!pl.flat);
-        CHECK(pl.rows == 4);
+        CHECK(pl.chunks == 1);
     }
     SECTION("channels-last grouped 3x3 in f64") {
         const convx::Problem p = prob("--dt=f64 --tag=nhwc g2mb3ic6ih5iw6oc10oh5ow6kh3kw3sh1sw1ph1pw1dh0dw0");
@@ -168,8 +168,8 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(pl.path == convx::DcCpuPath::ChannelsLast);
         CHECK(pl.KgPad == 8);
         CHECK(pl.kBlocks == 2);  // Kg 5 over vectors of 4 doubles
-        CHECK(pl.rows == 5);
-        CHECK(pl.tasks == 3 * 2 * 2 * 5);
+        CHECK(pl.chunks == 1);  // 30 pixels
+        CHECK(pl.tasks == 3 * 2 * 2 * 1);
         CHECK(pl.workspace == size_t(2 * 9 * 3 * 8) * 8);
     }
     SECTION("f16 is rejected with a reason") {
