@@ -119,63 +119,65 @@ int tapOffsets(const Conv3d& g, const TileOrigin<L>& o, int64_t a, int64_t b, in
     return 1;
 }
 
-// One tap's view of a channels-first tile (see tapOffsets).
-template <int V>
+// One tap's view of a tile of L pixels (see tapOffsets).
+template <int L>
 struct TapView {
     int kind;
     int64_t start;
-    int64_t off[V];
-    bool ok[V];
+    int64_t off[L];
+    bool ok[L];
 };
 
-// Channels-first tile: KT output channels x V flattened output pixels. The taps' input offsets
-// are worked out once per tile; then, channel by channel (one input plane at a time, so the
-// taps' loads hit the same few cache lines), each tap adds KT x V multiply-adds with the
-// accumulators in registers, from a contiguous load (interior), a contiguous load with the
-// outside lanes selected to zero (row ends, padded columns) or a zero-selected gather.
-template <class T, int KT, int V>
-void cfTile(const TileCtx<T>& r, int64_t p0, int64_t vn, TapView<V>* views, T* out) {
-    const Conv3d& g = *r.g;
-    const TileOrigin<V> o(g, p0, vn);
-    int64_t nv = 0;
+// The taps' views of the tile of pixels [p0, p0 + n): they depend on the pixels only, so a
+// thread works them out once per chunk and reuses them for every image, group and channel block.
+template <int L>
+void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapView<L>* views) {
+    const TileOrigin<L> o(g, p0, n);
     int64_t t = 0;
     for (int64_t a = 0; a < g.R[0]; ++a)
         for (int64_t b = 0; b < g.R[1]; ++b)
             for (int64_t e = 0; e < g.R[2]; ++e, ++t) {
-                TapView<V>& tv = views[t];
-                tv.kind = tapOffsets<V>(g, o, a, b, e, r.planeSpan, tv.off, tv.ok, &tv.start);
-                nv += tv.kind != 0;
+                TapView<L>& tv = views[t];
+                tv.kind = tapOffsets<L>(g, o, a, b, e, planeSpan, tv.off, tv.ok, &tv.start);
             }
+}
+
+// Channels-first tile: KT output channels x V flattened output pixels. Channel by channel (one
+// input plane at a time, so the taps' loads hit the same few cache lines), each tap adds
+// KT x V multiply-adds with the accumulators in registers, from a contiguous load (interior),
+// a contiguous load with the outside lanes selected to zero (row ends, padded columns) or a
+// zero-selected gather.
+template <class T, int KT, int V>
+void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
+    const Conv3d& g = *r.g;
     T acc[KT][V] = {};
-    if (nv > 0) {
-        const int64_t cs = g.xs[1];
-        for (int64_t c = 0; c < g.Cg; ++c) {
-            const T* xc = r.xg + c * cs;
-            const T* wc = r.wg + c * g.taps * r.kTile;
-            for (int64_t tt = 0; tt < g.taps; ++tt) {
-                const TapView<V>& tv = views[tt];
-                const T* wv = wc + tt * r.kTile;
-                T xv[V];
-                if (tv.kind == 2) {
-                    const T* xr = xc + tv.start;
-                    for (int v = 0; v < V; ++v) xv[v] = xr[v];
-                } else if (tv.kind == 3) {
-                    const T* xr = xc + tv.start;
-                    for (int v = 0; v < V; ++v) {
-                        const T l = xr[v];
-                        xv[v] = tv.ok[v] ? l : T(0);
-                    }
-                } else if (tv.kind == 1) {
-                    for (int v = 0; v < V; ++v) {
-                        const T l = xc[tv.off[v]];
-                        xv[v] = tv.ok[v] ? l : T(0);
-                    }
-                } else {
-                    continue;
+    const int64_t cs = g.xs[1];
+    for (int64_t c = 0; c < g.Cg; ++c) {
+        const T* xc = r.xg + c * cs;
+        const T* wc = r.wg + c * g.taps * r.kTile;
+        for (int64_t tt = 0; tt < g.taps; ++tt) {
+            const TapView<V>& tv = views[tt];
+            const T* wv = wc + tt * r.kTile;
+            T xv[V];
+            if (tv.kind == 2) {
+                const T* xr = xc + tv.start;
+                for (int v = 0; v < V; ++v) xv[v] = xr[v];
+            } else if (tv.kind == 3) {
+                const T* xr = xc + tv.start;
+                for (int v = 0; v < V; ++v) {
+                    const T l = xr[v];
+                    xv[v] = tv.ok[v] ? l : T(0);
                 }
-                for (int kk = 0; kk < KT; ++kk)
-                    for (int v = 0; v < V; ++v) acc[kk][v] += wv[kk] * xv[v];
+            } else if (tv.kind == 1) {
+                for (int v = 0; v < V; ++v) {
+                    const T l = xc[tv.off[v]];
+                    xv[v] = tv.ok[v] ? l : T(0);
+                }
+            } else {
+                continue;
             }
+            for (int kk = 0; kk < KT; ++kk)
+                for (int v = 0; v < V; ++v) acc[kk][v] += wv[kk] * xv[v];
         }
     }
     for (int kk = 0; kk < KT; ++kk)
@@ -185,41 +187,35 @@ void cfTile(const TileCtx<T>& r, int64_t p0, int64_t vn, TapView<V>* views, T* o
 // Channels-last tile: PT flattened output pixels x V output channels; x's channel stride is 1,
 // so each pixel's input is a contiguous run over c, broadcast against V weights.
 template <class T, int PT, int V>
-void clTile(const TileCtx<T>& r, int64_t p0, int64_t pn, T* out) {
+void clTile(const TileCtx<T>& r, const TapView<PT>* views, T* out) {
     const Conv3d& g = *r.g;
-    const TileOrigin<PT> o(g, p0, pn);
     T acc[PT][V] = {};
     const int64_t wTap = g.Cg * r.kTile;
-    int64_t t = 0;
-    for (int64_t a = 0; a < g.R[0]; ++a)
-        for (int64_t b = 0; b < g.R[1]; ++b)
-            for (int64_t e = 0; e < g.R[2]; ++e, ++t) {
-                int64_t off[PT], start;
-                bool ok[PT];
-                const int kind = tapOffsets<PT>(g, o, a, b, e, r.planeSpan, off, ok, &start);
-                if (kind == 0) continue;
-                const T* wt = r.wg + t * wTap;
-                bool all = true;
-                for (int j = 0; j < PT; ++j) all = all && ok[j];
-                if (all) {
-                    for (int64_t c = 0; c < g.Cg; ++c) {
-                        const T* wv = wt + c * r.kTile;
-                        for (int j = 0; j < PT; ++j) {
-                            const T xv = r.xg[off[j] + c];
-                            for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
-                        }
-                    }
-                } else {
-                    for (int64_t c = 0; c < g.Cg; ++c) {
-                        const T* wv = wt + c * r.kTile;
-                        for (int j = 0; j < PT; ++j) {
-                            const T l = r.xg[off[j] + c];
-                            const T xv = ok[j] ? l : T(0);
-                            for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
-                        }
-                    }
+    for (int64_t t = 0; t < g.taps; ++t) {
+        const TapView<PT>& tv = views[t];
+        if (tv.kind == 0) continue;
+        const T* wt = r.wg + t * wTap;
+        bool all = true;
+        for (int j = 0; j < PT; ++j) all = all && tv.ok[j];
+        if (all) {
+            for (int64_t c = 0; c < g.Cg; ++c) {
+                const T* wv = wt + c * r.kTile;
+                for (int j = 0; j < PT; ++j) {
+                    const T xv = r.xg[tv.off[j] + c];
+                    for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
                 }
             }
+        } else {
+            for (int64_t c = 0; c < g.Cg; ++c) {
+                const T* wv = wt + c * r.kTile;
+                for (int j = 0; j < PT; ++j) {
+                    const T l = r.xg[tv.off[j] + c];
+                    const T xv = tv.ok[j] ? l : T(0);
+                    for (int v = 0; v < V; ++v) acc[j][v] += xv * wv[v];
+                }
+            }
+        }
+    }
     for (int j = 0; j < PT; ++j)
         for (int v = 0; v < V; ++v) out[j * V + v] = acc[j][v];
 }
@@ -231,56 +227,88 @@ inline void storeOut(T* y, int64_t i, T v, const Scale& s) {
     y[i] = static_cast<T>(o);
 }
 
+// What a thread keeps about the chunk of output pixels it is on: each tile's tap views and
+// each pixel's output offset (without the image and channel terms).
+template <int L>
+struct ChunkCache {
+    int64_t chunk = -1;
+    std::vector<TapView<L>> views;  // [tile][tap]
+    int64_t yPix[kDcCpuChunk];
+    void load(const Conv3d& g, int64_t planeSpan, int64_t c) {
+        chunk = c;
+        const int64_t pBeg = c * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
+        views.resize(static_cast<size_t>((kDcCpuChunk / L) * g.taps));
+        for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile)
+            tileViews<L>(g, planeSpan, p0, std::min<int64_t>(L, pEnd - p0), views.data() + tile * g.taps);
+        for (int64_t p = pBeg; p < pEnd; ++p) {
+            const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
+            yPix[p - pBeg] = o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
+        }
+    }
+};
+
+// One layout's loop: tasks are (chunk, n, group, channel block) with the chunk outermost, so a
+// thread's consecutive tasks share the chunk's cached views.
+template <class T, int L, class Tile>
+void runTasks(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan, bool channelsFirst, int V,
+              int nt, Tile tile) {
+    const Conv3d& g = pl.g;
+    const int64_t kTile = pl.kTile;
+#pragma omp parallel num_threads(nt)
+    {
+        ChunkCache<L> cache;
+        T out[kDcCpuKPad * 8];
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < pl.tasks; ++task) {
+            int64_t q = task;
+            const int64_t kb = q % pl.kBlocks;
+            q /= pl.kBlocks;
+            const int64_t grp = q % g.G;
+            q /= g.G;
+            const int64_t n = q % g.N, chunk = q / g.N;
+            if (cache.chunk != chunk) cache.load(g, planeSpan, chunk);
+            const int64_t k0 = kb * kTile;
+            const int64_t kn = std::min(kTile, g.Kg - k0);
+            const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
+            T* yBase = y + n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
+            const int64_t pBeg = chunk * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
+            for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
+                const int64_t pn = std::min<int64_t>(L, pEnd - p0);
+                tile(r, cache.views.data() + t * g.taps, out);
+                for (int64_t j = 0; j < pn; ++j) {
+                    T* yp = yBase + cache.yPix[p0 - pBeg + j];
+                    for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
+                }
+            }
+        }
+    }
+}
+
 template <class T>
 void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) {
     constexpr int V = sizeof(T) == 8 ? 4 : 8;
     constexpr int KT = kDcCpuKT, PT = kDcCpuPT;
     static_assert(kDcCpuKPad % KT == 0 && kDcCpuKPad % V == 0, "the padded filter must hold whole tiles");
+    static_assert(kDcCpuChunk % V == 0 && kDcCpuChunk % PT == 0, "a chunk holds whole tiles");
     const DcCpuPlan pl = planDcCpu(p);
     const Conv3d& g = pl.g;
     const int nt = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
     const T* x = static_cast<const T*>(b.x);
     T* y = static_cast<T*>(b.y);
     T* wp = static_cast<T*>(ctx.workspace);
-    
-
     const bool channelsFirst = pl.path == DcCpuPath::ChannelsFirst;
-    const int64_t kTile = channelsFirst ? KT : V;
-    const int64_t pixTile = channelsFirst ? V : PT;
+    // Offsets [0, planeSpan) from a channel's first element stay inside that channel's plane.
     const int64_t planeSpan = (g.I[0] - 1) * g.xs[2] + (g.I[1] - 1) * g.xs[3] + (g.I[2] - 1) * g.xs[4] + 1;
-    repackFilter(pl, kTile, !channelsFirst, static_cast<const T*>(b.w), wp, nt);
-
-#pragma omp parallel num_threads(nt)
-    {
-    std::vector<TapView<V>> views(static_cast<size_t>(g.taps));
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < pl.tasks; ++task) {
-        int64_t q = task;
-        const int64_t chunk = q % pl.chunks;
-        q /= pl.chunks;
-        const int64_t kb = q % pl.kBlocks;
-        q /= pl.kBlocks;
-        const int64_t grp = q % g.G, n = q / g.G;
-        const int64_t k0 = kb * kTile;
-        const int64_t kn = std::min(kTile, g.Kg - k0);
-        const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
-        const int64_t yBase = n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
-        const int64_t pEnd = std::min(g.outPix, (chunk + 1) * kDcCpuChunk);
-        T out[kDcCpuKPad * 8];
-        for (int64_t p0 = chunk * kDcCpuChunk; p0 < pEnd; p0 += pixTile) {
-            const int64_t pn = std::min(pixTile, pEnd - p0);
-            if (channelsFirst) cfTile<T, KT, V>(r, p0, pn, views.data(), out);
-            else clTile<T, PT, V>(r, p0, pn, out);
-            for (int64_t j = 0; j < pn; ++j) {
-                const int64_t p = p0 + j;
-                const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
-                const int64_t yp = yBase + o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
-                for (int64_t kk = 0; kk < kn; ++kk)
-                    storeOut(y, yp + kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
-            }
-        }
-    }
-    }
+    repackFilter(pl, pl.kTile, !channelsFirst, static_cast<const T*>(b.w), wp, nt);
+    if (!channelsFirst)
+        runTasks<T, PT>(pl, x, wp, y, s, planeSpan, false, V, nt,
+                        [](const TileCtx<T>& r, const TapView<PT>* v, T* out) { clTile<T, PT, V>(r, v, out); });
+    else if (pl.kTile == KT)
+        runTasks<T, V>(pl, x, wp, y, s, planeSpan, true, V, nt,
+                       [](const TileCtx<T>& r, const TapView<V>* v, T* out) { cfTile<T, KT, V>(r, v, out); });
+    else
+        runTasks<T, V>(pl, x, wp, y, s, planeSpan, true, V, nt,
+                       [](const TileCtx<T>& r, const TapView<V>* v, T* out) { cfTile<T, 1, V>(r, v, out); });
 }
 
 class CpuDirectCoalesced final : public Algorithm {

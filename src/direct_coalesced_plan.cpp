@@ -112,7 +112,10 @@ DcCpuPlan planDcCpu(const Problem& p) {
     pl.g = conv3dOf(p);
     Conv3d& g = pl.g;
     pl.variant = pointwise(p) ? DcVariant::Pointwise : DcVariant::General;
-    pl.path = (g.xs[1] == 1 && g.C > 1) ? DcCpuPath::ChannelsLast : DcCpuPath::ChannelsFirst;
+    // Channels-last tiles vectorize over output channels: with fewer than 4 per group
+    // (depthwise) they would mostly multiply padding, so those take the channels-first tile,
+    // whose loads then go through the offsets.
+    pl.path = (g.xs[1] == 1 && g.C > 1 && g.Kg >= 4) ? DcCpuPath::ChannelsLast : DcCpuPath::ChannelsFirst;
     // 1x1, stride 1, pad 0 with packed planes (channels first): one row of outPix columns, so the
     // vector runs across row ends and small maps (7x7) fill whole tiles.
     bool unitStride = true;
@@ -129,10 +132,11 @@ DcCpuPlan planDcCpu(const Problem& p) {
         g.I[2] = g.inPix, g.O[2] = g.outPix;
     }
     pl.KgPad = ceilDiv(p.Kg(), kDcCpuKPad) * kDcCpuKPad;
-    const int64_t kTile = pl.path == DcCpuPath::ChannelsFirst ? kDcCpuKT : dcCpuVector(p.dtype);
-    pl.kBlocks = ceilDiv(p.Kg(), kTile);
+    // Channels-first: KT channels per tile, or one when the group has fewer (depthwise).
+    pl.kTile = pl.path == DcCpuPath::ChannelsLast ? dcCpuVector(p.dtype) : (p.Kg() >= kDcCpuKT ? kDcCpuKT : 1);
+    pl.kBlocks = ceilDiv(p.Kg(), pl.kTile);
     pl.chunks = ceilDiv(g.outPix, kDcCpuChunk);
-    pl.tasks = p.N * p.G * pl.kBlocks * pl.chunks;
+    pl.tasks = pl.chunks * p.N * p.G * pl.kBlocks;
     pl.workspace = dcCpuWorkspace(p);
     return pl;
 }

@@ -88,8 +88,8 @@ constexpr int64_t kDcCpuChunk = 64;
 inline int dcCpuVector(DType t) { return t == DType::F64 ? 4 : 8; }
 
 enum class DcCpuPath {
-    ChannelsFirst,  // x's channel stride is not 1: tile = KT channels x V output columns
-    ChannelsLast    // x's channel stride is 1: tile = PT output pixels x V output channels
+    ChannelsFirst,  // tile = KT (or 1) output channels x V flattened output pixels
+    ChannelsLast    // x's channel stride is 1 and Kg >= 4: tile = PT output pixels x V output channels
 };
 
 struct DcCpuPlan {
@@ -98,9 +98,10 @@ struct DcCpuPlan {
     bool flat = false;      // 1x1, stride 1, pad 0, packed planes: the whole plane is one row
     Conv3d g{};             // geometry the kernel runs (flat: reshaped to one row of outPix)
     int64_t KgPad = 0;      // Kg rounded up to kDcCpuKPad
-    int64_t kBlocks = 0;    // per group: ceil(Kg / KT) (channels-first) or ceil(Kg / V) (channels-last)
+    int64_t kTile = 0;      // output channels per tile: KT or 1 (channels-first), V (channels-last)
+    int64_t kBlocks = 0;    // per group: ceil(Kg / kTile)
     int64_t chunks = 0;     // per image: ceil(outPix / kDcCpuChunk) runs of flattened output pixels
-    int64_t tasks = 0;      // N * G * kBlocks * chunks: the OpenMP work items
+    int64_t tasks = 0;      // chunks * N * G * kBlocks: the OpenMP work items, chunk outermost
     size_t workspace = 0;   // G * taps * Cg * KgPad * sizeof(T), exact
 };
 

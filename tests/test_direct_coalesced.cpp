@@ -167,10 +167,21 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(!pl.flat);
         CHECK(pl.path == convx::DcCpuPath::ChannelsLast);
         CHECK(pl.KgPad == 8);
+        CHECK(pl.kTile == 4);
         CHECK(pl.kBlocks == 2);  // Kg 5 over vectors of 4 doubles
         CHECK(pl.chunks == 1);  // 30 pixels
         CHECK(pl.tasks == 3 * 2 * 2 * 1);
         CHECK(pl.workspace == size_t(2 * 9 * 3 * 8) * 8);
+    }
+    SECTION("channels-last depthwise takes the channels-first tile, one channel wide") {
+        const convx::Problem p = prob("--tag=nhwc g16mb1ic16ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0");
+        const convx::DcCpuPlan pl = convx::planDcCpu(p);
+        CHECK(pl.path == convx::DcCpuPath::ChannelsFirst);
+        CHECK(pl.kTile == 1);
+        CHECK(pl.kBlocks == 1);
+        CHECK(pl.chunks == 2);  // 81 pixels
+        CHECK(pl.tasks == 2 * 1 * 16 * 1);
+        CHECK(pl.workspace == size_t(16 * 9 * 1 * 8) * 4);
     }
     SECTION("f16 is rejected with a reason") {
         std::string why;
