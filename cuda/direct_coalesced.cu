@@ -44,13 +44,6 @@ __device__ inline void narrow(double* p, double v) { *p = v; }
 __device__ inline void narrow(__half* p, float v) { *p = __float2half_rn(v); }
 __device__ inline void narrow(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
-// Offset of kernel-order tap t in the user's filter; CONVOLUTION mode mirrors the window.
-__device__ inline int64_t userTapOffset(const Conv3d& g, int64_t t) {
-    int64_t e = t % g.R[2], b = (t / g.R[2]) % g.R[1], a = t / (g.R[2] * g.R[1]);
-    if (g.flip) a = g.R[0] - 1 - a, b = g.R[1] - 1 - b, e = g.R[2] - 1 - e;
-    return a * g.ws[2] + b * g.ws[3] + e * g.ws[4];
-}
-
 template <class T, int PT, int KT, bool Pointwise>
 __global__ void directCoalescedForward(Conv3d g, DcGpuPlan pl, const T* __restrict__ x, const T* __restrict__ w,
                                        T* __restrict__ y, typename AccOf<T>::type alpha, typename AccOf<T>::type beta) {
@@ -103,26 +96,36 @@ __global__ void directCoalescedForward(Conv3d g, DcGpuPlan pl, const T* __restri
             // Consecutive threads take consecutive (cc, t) of one k: consecutive filter
             // addresses for a packed K x C x R x S filter; stride is odd, so their shared
             // stores land in distinct banks.
-            const int64_t perK = cs * taps;
-            const int64_t total = perK * pl.BK;
-            for (int64_t e = tid; e < total; e += nthreads) {
-                const int64_t kk = e / perK, jt = e % perK;
-                const int64_t cc = jt / taps, t = jt % taps;
-                const int64_t k = bt.k0 + kk;
+            // 32-bit index math: a stage holds at most kDcSharedMax bytes.
+            const int tapsI = int(taps), r2 = int(g.R[2]), r12 = int(g.R[1] * g.R[2]);
+            const int perK = int(cs) * tapsI;
+            const int total = perK * int(pl.BK);
+            const T* wBlock = w + (bt.grp * g.Kg + bt.k0) * g.ws[0] + c0 * g.ws[1];
+            for (int e = tid; e < total; e += nthreads) {
+                const int kk = e / perK, jt = e - kk * perK;
+                const int cc = jt / tapsI, t = jt - cc * tapsI;
+                int ta = t / r12, tb = (t / r2) % int(g.R[1]), te = t % r2;
+                if (g.flip) ta = int(g.R[0]) - 1 - ta, tb = int(g.R[1]) - 1 - tb, te = r2 - 1 - te;
                 A v = A(0);
-                if (k < g.Kg) v = widen(w[(bt.grp * g.Kg + k) * g.ws[0] + (c0 + cc) * g.ws[1] + userTapOffset(g, t)]);
-                sw[jt * stride + kk] = v;
+                if (bt.k0 + kk < g.Kg)
+                    v = widen(wBlock[kk * g.ws[0] + cc * g.ws[1] + ta * g.ws[2] + tb * g.ws[3] + te * g.ws[4]]);
+                sw[int64_t(jt) * stride + kk] = v;
             }
             __syncthreads();
             const A* swk = sw + int64_t(kIdx) * KT;
+            const int64_t cStep = g.xs[1];
+            const int64_t sStep = taps * stride;  // shared words from one channel to the next
             if (Pointwise) {
-                for (int64_t cc = 0; cc < cs; ++cc) {
-                    const int64_t cOff = (c0 + cc) * g.xs[1];
+                const T* xp[PT];
+#pragma unroll
+                for (int j = 0; j < PT; ++j) xp[j] = x + (pwOff[j] >= 0 ? pwOff[j] + c0 * cStep : 0);
+                const A* sp = swk;
+                for (int64_t cc = 0; cc < cs; ++cc, sp += sStep) {
                     A xv[PT], wv[KT];
 #pragma unroll
-                    for (int j = 0; j < PT; ++j) xv[j] = pwOff[j] >= 0 ? widen(x[pwOff[j] + cOff]) : A(0);
+                    for (int j = 0; j < PT; ++j) xv[j] = pwOff[j] >= 0 ? widen(xp[j][cc * cStep]) : A(0);
 #pragma unroll
-                    for (int i = 0; i < KT; ++i) wv[i] = swk[cc * stride + i];
+                    for (int i = 0; i < KT; ++i) wv[i] = sp[i];
 #pragma unroll
                     for (int j = 0; j < PT; ++j)
 #pragma unroll
@@ -134,23 +137,24 @@ __global__ void directCoalescedForward(Conv3d g, DcGpuPlan pl, const T* __restri
                     for (int64_t b = 0; b < g.R[1]; ++b)
                         for (int64_t e = 0; e < g.R[2]; ++e, ++t) {
                             // The tap's bounds test, once for the whole stage of channels.
-                            int64_t off[PT];
+                            const T* xp[PT];
+                            bool in[PT];
                             bool any = false;
 #pragma unroll
                             for (int j = 0; j < PT; ++j) {
                                 const int64_t i0 = b0[j] + a * g.D[0], i1 = b1[j] + b * g.D[1], i2 = b2[j] + e * g.D[2];
-                                const bool in = live[j] && i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1] && i2 >= 0 && i2 < g.I[2];
-                                off[j] = in ? xn[j] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4] : -1;
-                                any = any || in;
+                                in[j] = live[j] && i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1] && i2 >= 0 && i2 < g.I[2];
+                                xp[j] = x + (in[j] ? xn[j] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4] + c0 * cStep : 0);
+                                any = any || in[j];
                             }
-                            if (!any) continue;  // no shared-memory barrier inside: divergence is safe
-                            for (int64_t cc = 0; cc < cs; ++cc) {
-                                const int64_t cOff = (c0 + cc) * g.xs[1];
+                            if (!any) continue;  // no barrier inside: this divergence is safe
+                            const A* sp = swk + t * stride;
+                            for (int64_t cc = 0; cc < cs; ++cc, sp += sStep) {
                                 A xv[PT], wv[KT];
 #pragma unroll
-                                for (int j = 0; j < PT; ++j) xv[j] = off[j] >= 0 ? widen(x[off[j] + cOff]) : A(0);
+                                for (int j = 0; j < PT; ++j) xv[j] = in[j] ? widen(xp[j][cc * cStep]) : A(0);
 #pragma unroll
-                                for (int i = 0; i < KT; ++i) wv[i] = swk[(cc * taps + t) * stride + i];
+                                for (int i = 0; i < KT; ++i) wv[i] = sp[i];
 #pragma unroll
                                 for (int j = 0; j < PT; ++j)
 #pragma unroll
