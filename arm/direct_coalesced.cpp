@@ -295,7 +295,9 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     const int nt = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
     const T* x = static_cast<const T*>(b.x);
     T* y = static_cast<T*>(b.y);
-    T* wp = static_cast<T*>(ctx.workspace);
+    // The packed filter: a per-call buffer of the executor's, so the call needs no workspace.
+    std::vector<T> packed(pl.packedBytes / sizeof(T));
+    T* wp = packed.data();
     const bool channelsFirst = pl.path == DcCpuPath::ChannelsFirst;
     // Offsets [0, planeSpan) from a channel's first element stay inside that channel's plane.
     const int64_t planeSpan = (g.I[0] - 1) * g.xs[2] + (g.I[1] - 1) * g.xs[3] + (g.I[2] - 1) * g.xs[4] + 1;
@@ -321,7 +323,7 @@ public:
         if (!dcCpuFits(p, &why)) return Applicability::no(why);
         return Applicability::yes();
     }
-    size_t workspaceSize(const Problem& p) const override { return dcCpuWorkspace(p); }
+    size_t workspaceSize(const Problem&) const override { return 0; }
     void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
         if (p.dtype == DType::F64) runTyped<double>(ctx, p, b, s);
         else runTyped<float>(ctx, p, b, s);

@@ -102,7 +102,7 @@ bool dcCpuFits(const Problem& p, std::string* why) {
     return true;
 }
 
-size_t dcCpuWorkspace(const Problem& p) {
+size_t dcCpuPackedFilterBytes(const Problem& p) {
     const int64_t KgPad = ceilDiv(p.Kg(), kDcCpuKPad) * kDcCpuKPad;
     return size_t(p.G) * size_t(p.taps()) * size_t(p.Cg()) * size_t(KgPad) * dtypeSize(p.dtype);
 }
@@ -137,7 +137,7 @@ DcCpuPlan planDcCpu(const Problem& p) {
     pl.kBlocks = ceilDiv(p.Kg(), pl.kTile);
     pl.chunks = ceilDiv(g.outPix, kDcCpuChunk);
     pl.tasks = pl.chunks * p.N * p.G * pl.kBlocks;
-    pl.workspace = dcCpuWorkspace(p);
+    pl.packedBytes = dcCpuPackedFilterBytes(p);
     return pl;
 }
 

@@ -75,8 +75,10 @@ DcGpuPlan planDcGpu(const Problem& p, int smCount = kDcDefaultSMs);
 // are computed once; when they are consecutive and all in bounds (the interior, and every 1x1
 // stride-1 tap) the channel loop does contiguous loads with no test; otherwise it loads through
 // the offsets with the out-of-bounds lanes selected to zero (the border), still without a branch.
-// The filter is repacked per call into wp[g][tap][c][KgPad] (output channel fastest, zero
-// padded to a multiple of kDcCpuKPad) so that a register tile's weights are one contiguous load.
+// The filter is repacked per call into blocks of kTile output channels (zero padded to a
+// multiple of kDcCpuKPad) so that a register tile's weights are one contiguous load. The packed
+// copy lives in a buffer the executor allocates, not in the caller's workspace: CONVX_ALGO_AUTO
+// with no workspace (the common call, and what the selector walk assumes) must still run.
 constexpr int kDcCpuKPad = 8;
 constexpr int kDcCpuKT = 4;  // channels-first: output channels per register tile
 constexpr int kDcCpuPT = 4;  // channels-last: output pixels per register tile
@@ -102,11 +104,11 @@ struct DcCpuPlan {
     int64_t kBlocks = 0;    // per group: ceil(Kg / kTile)
     int64_t chunks = 0;     // per image: ceil(outPix / kDcCpuChunk) runs of flattened output pixels
     int64_t tasks = 0;      // chunks * N * G * kBlocks: the OpenMP work items, chunk outermost
-    size_t workspace = 0;   // G * taps * Cg * KgPad * sizeof(T), exact
+    size_t packedBytes = 0; // the packed filter: G * taps * Cg * KgPad * sizeof(T)
 };
 
 bool dcCpuFits(const Problem& p, std::string* why);
 DcCpuPlan planDcCpu(const Problem& p);
-size_t dcCpuWorkspace(const Problem& p);
+size_t dcCpuPackedFilterBytes(const Problem& p);
 
 }  // namespace convx

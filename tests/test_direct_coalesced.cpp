@@ -139,7 +139,7 @@ TEST_CASE("direct_coalesced plan: cuConv layers by hand", "[direct_coalesced][pl
     }
 }
 
-TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced][plan]") {
+TEST_CASE("direct_coalesced plan: CPU tiling and packed filter", "[direct_coalesced][plan]") {
     SECTION("1x1 stride 1 NCHW flattens the plane into one row") {
         const convx::Problem p = prob("g1mb2ic16ih7iw7oc12oh7ow7kh1kw1sh1sw1ph0pw0dh0dw0");
         const convx::DcCpuPlan pl = convx::planDcCpu(p);
@@ -151,8 +151,8 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(pl.KgPad == 16);
         CHECK(pl.kBlocks == 3);            // 12 / 4
         CHECK(pl.tasks == 2 * 1 * 3 * 1);  // N * G * kBlocks * chunks
-        CHECK(pl.workspace == size_t(1 * 1 * 16 * 16) * 4);
-        CHECK(pl.workspace == convx::dcCpuWorkspace(p));
+        CHECK(pl.packedBytes == size_t(1 * 1 * 16 * 16) * 4);
+        CHECK(pl.packedBytes == convx::dcCpuPackedFilterBytes(p));
     }
     SECTION("strided 1x1 is pointwise but not flat") {
         const convx::Problem p = prob("g1mb1ic8ih8iw8oc8oh4ow4kh1kw1sh2sw2ph0pw0dh0dw0");
@@ -171,7 +171,7 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(pl.kBlocks == 2);  // Kg 5 over vectors of 4 doubles
         CHECK(pl.chunks == 1);  // 30 pixels
         CHECK(pl.tasks == 3 * 2 * 2 * 1);
-        CHECK(pl.workspace == size_t(2 * 9 * 3 * 8) * 8);
+        CHECK(pl.packedBytes == size_t(2 * 9 * 3 * 8) * 8);
     }
     SECTION("channels-last depthwise takes the channels-first tile, one channel wide") {
         const convx::Problem p = prob("--tag=nhwc g16mb1ic16ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0");
@@ -181,7 +181,7 @@ TEST_CASE("direct_coalesced plan: CPU tiling and workspace", "[direct_coalesced]
         CHECK(pl.kBlocks == 1);
         CHECK(pl.chunks == 2);  // 81 pixels
         CHECK(pl.tasks == 2 * 1 * 16 * 1);
-        CHECK(pl.workspace == size_t(16 * 9 * 1 * 8) * 4);
+        CHECK(pl.packedBytes == size_t(16 * 9 * 1 * 8) * 4);
     }
     SECTION("f16 is rejected with a reason") {
         std::string why;
@@ -220,7 +220,7 @@ TEST_CASE("direct_coalesced plan: random problems", "[direct_coalesced][plan]") 
         const convx::DcCpuPlan c = convx::planDcCpu(p);
         CHECK(c.KgPad % convx::kDcCpuKPad == 0);
         CHECK(c.KgPad >= p.Kg());
-        CHECK(c.workspace == size_t(p.G * p.taps() * p.Cg() * c.KgPad) * convx::dtypeSize(p.dtype));
+        CHECK(c.packedBytes == size_t(p.G * p.taps() * p.Cg() * c.KgPad) * convx::dtypeSize(p.dtype));
         CHECK(c.g.outPix == p.outPixels());
     }
 }
@@ -388,6 +388,7 @@ TEST_CASE("direct_coalesced cpu: bitwise identical for any thread count", "[dire
         s.seed = rng();
         harness::Case c(s);
         const convx::Problem p = convx::problemOf(convx::Direction::Forward, {c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc()});
+        CHECK(a->workspaceSize(p) == 0);  // AUTO with a NULL workspace must run it
         std::vector<uint64_t> ws(a->workspaceSize(p) / 8 + 1);
         c.fill();
         const harness::Buffer prior = c.output();
