@@ -234,6 +234,7 @@ struct ChunkCache {
     int64_t chunk = -1;
     std::vector<TapView<L>> views;  // [tile][tap]
     int64_t yPix[kDcCpuChunk];
+    bool yRun[kDcCpuChunk / L];  // the tile's L outputs are consecutive in y (a vector store)
     void load(const Conv3d& g, int64_t planeSpan, int64_t c) {
         chunk = c;
         const int64_t pBeg = c * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
@@ -243,6 +244,11 @@ struct ChunkCache {
         for (int64_t p = pBeg; p < pEnd; ++p) {
             const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
             yPix[p - pBeg] = o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
+        }
+        for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile) {
+            bool run = p0 + L <= pEnd;
+            for (int64_t j = 1; run && j < L; ++j) run = yPix[p0 - pBeg + j] == yPix[p0 - pBeg] + j;
+            yRun[tile] = run;
         }
     }
 };
@@ -275,6 +281,19 @@ void runTasks(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s
             for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
                 const int64_t pn = std::min<int64_t>(L, pEnd - p0);
                 tile(r, cache.views.data() + t * g.taps, out);
+                if (channelsFirst && cache.yRun[t]) {
+                    // L consecutive outputs per channel: the scaling in T, vectorized.
+                    const T alpha = T(s.alpha), beta = T(s.beta);
+                    for (int64_t kk = 0; kk < kn; ++kk) {
+                        T* yk = yBase + cache.yPix[p0 - pBeg] + kk * g.ys[1];
+                        const T* o = out + kk * L;
+                        if (beta == T(0))
+                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j];
+                        else
+                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j] + beta * yk[j];
+                    }
+                    continue;
+                }
                 for (int64_t j = 0; j < pn; ++j) {
                     T* yp = yBase + cache.yPix[p0 - pBeg + j];
                     for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);

@@ -173,15 +173,22 @@ TEST_CASE("direct_coalesced plan: CPU tiling and packed filter", "[direct_coales
         CHECK(pl.tasks == 3 * 2 * 2 * 1);
         CHECK(pl.packedBytes == size_t(2 * 9 * 3 * 8) * 8);
     }
-    SECTION("channels-last depthwise takes the channels-first tile, one channel wide") {
-        const convx::Problem p = prob("--tag=nhwc g16mb1ic16ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0");
+    SECTION("channels-last groups with few output channels take the channels-first tile, one channel wide") {
+        const convx::Problem p = prob("--tag=nhwc g16mb1ic32ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0");
         const convx::DcCpuPlan pl = convx::planDcCpu(p);
         CHECK(pl.path == convx::DcCpuPath::ChannelsFirst);
         CHECK(pl.kTile == 1);
         CHECK(pl.kBlocks == 1);
         CHECK(pl.chunks == 2);  // 81 pixels
         CHECK(pl.tasks == 2 * 1 * 16 * 1);
-        CHECK(pl.packedBytes == size_t(16 * 9 * 1 * 8) * 4);
+        CHECK(pl.packedBytes == size_t(16 * 9 * 2 * 8) * 4);
+    }
+    SECTION("depthwise with a small channel multiplier is declined with a reason") {
+        std::string why;
+        CHECK(!convx::dcCpuFits(prob("g32mb1ic32ih7iw7oc64oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
+        CHECK(why.find("depthwise") != std::string::npos);
+        CHECK(convx::dcCpuFits(prob("g32mb1ic32ih7iw7oc128oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
+        CHECK(convx::dcGpuFits(prob("g32mb1ic32ih7iw7oc32oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0"), &why));  // the GPU takes it
     }
     SECTION("f16 is rejected with a reason") {
         std::string why;
@@ -236,7 +243,12 @@ AlgoCheck family(uint64_t seed, int count, harness::Shape shape, convxDataType_t
     c.dt = dt;
     c.count = count;
     c.seed = seed;
-    c.shape = std::move(shape);
+    // Redraw what the CPU executor declines (depthwise with a channel multiplier below 4); the
+    // decline itself is tested on its own.
+    c.shape = [shape = std::move(shape)](std::mt19937_64& r, Spec& s) {
+        if (shape && !shape(r, s)) return false;
+        return !(s.C / s.G == 1 && s.K / s.G < convx::kDcCpuKT);
+    };
     return c;
 }
 
@@ -312,9 +324,17 @@ TEST_CASE("direct_coalesced cpu: groups, depthwise, small maps, big pads", "[dir
               s.K = s.G * uniform(r, 1, 9);
               return true;
           })) > 0);
-    AlgoCheck dw = family(402, 10, nullptr);
-    dw.gen.depthwise = true;
-    CHECK(harness::checkAlgorithm(dw) > 0);
+    // Depthwise with a channel multiplier of 4 or more runs; below, the CPU executor declines.
+    CHECK(harness::checkAlgorithm(family(402, 10, [](std::mt19937_64& r, Spec& s) {
+              s.G = s.C = uniform(r, 2, 6);
+              s.K = s.C * uniform(r, 4, 6);
+              return true;
+          })) > 0);
+    AlgoCheck dw = family(405, 6, nullptr);
+    dw.shape = nullptr;
+    dw.gen.depthwise = true;  // multiplier 1 or 2
+    dw.mustApply = false;
+    CHECK(harness::checkAlgorithm(dw) == 0);
     AlgoCheck small = family(403, 12, nullptr);
     small.gen.smallMaps = true;
     CHECK(harness::checkAlgorithm(small) > 0);
