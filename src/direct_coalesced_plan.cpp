@@ -74,6 +74,14 @@ DcGpuPlan planDcGpu(const Problem& p, int smCount) {
         pl.BK = int64_t(pl.kThreads) * pl.KT;
         pl.kBlocksPerGroup = ceilDiv(Kg, pl.BK);
     }
+    // A wide window (hundreds of taps) with a wide block: narrow the block until one channel's
+    // slice fits a stage.
+    while (sharedPerChannel(p, pl.BK) > kDcSharedMax && !pl.lanesOverK && (pl.KT > 1 || pl.kThreads > 1)) {
+        if (pl.KT > 1) pl.KT /= 2;
+        else pl.kThreads /= 2;
+        pl.BK = int64_t(pl.kThreads) * pl.KT;
+        pl.kBlocksPerGroup = ceilDiv(Kg, pl.BK);
+    }
     pl.blocks = blocks();
     pl.sharedStride = pl.BK + 1;
     const size_t perChannel = sharedPerChannel(p, pl.BK);

@@ -129,6 +129,15 @@ TEST_CASE("direct_coalesced plan: cuConv layers by hand", "[direct_coalesced][pl
         CHECK(pl.PT == 1);
         checkGpuInvariants(p, pl);
     }
+    SECTION("a 7x7x7 window at batch 32 narrows the block to fit the shared stage") {
+        const convx::Problem p = prob("g1mb32ic64id5ih4iw4oc256od5oh4ow4kd7kh7kw7sd1sh1sw1pd3ph3pw3dd0dh0dw0");
+        const convx::DcGpuPlan pl = convx::planDcGpu(p);
+        CHECK(pl.sharedBytes <= convx::kDcSharedMax);
+        CHECK(pl.BK * 343 * 4 <= int64_t(convx::kDcSharedMax));
+        std::string why;
+        CHECK(convx::dcGpuFits(p, &why));
+        checkGpuInvariants(p, pl);
+    }
     SECTION("channels-last depthwise keeps lanes over pixels") {
         const convx::Problem p = prob("--tag=nhwc g64mb1ic64ih14iw14oc64oh14ow14kh3kw3sh1sw1ph1pw1dh0dw0");
         const convx::DcGpuPlan pl = convx::planDcGpu(p);
