@@ -12,7 +12,8 @@
 // Per shared-memory stage of CS input channels, the loop runs tap by tap (the paper's per-(r,s)
 // first stage, with the partial sums kept in registers instead of a second pass): the bounds
 // test of a tap is worked out once and serves CS channels. A 1x1 window without padding takes
-// the single-stage path with no tap loop and no test.
+// the single-stage path with no tap loop and no test. The per-thread code lives in
+// src/direct_coalesced_tile.h, host-and-device, so the unit tests run it on the host.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
