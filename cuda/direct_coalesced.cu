@@ -17,6 +17,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <climits>
 
 #include "algorithm.h"
@@ -102,12 +103,21 @@ void launchTyped(const Conv3d& g, const DcGpuPlan& pl, const Buffers& b, Scale s
     return launchTile<T, 2, 1>(g, pl, b, s, stream);
 }
 
+// The device's SM count sizes the plan; cached per device, since a batch-1 call is a few
+// microseconds of GPU time and the query would be a visible share of its host time.
 int smCount(const ExecContext& ctx) {
     int dev = ctx.handle ? ctx.handle->device : -1;
     if (dev < 0) cudaCheck(cudaGetDevice(&dev), "cudaGetDevice");
+    static std::atomic<int> cached[64];  // zero until queried
+    if (dev >= 0 && dev < 64) {
+        const int v = cached[dev].load(std::memory_order_relaxed);
+        if (v > 0) return v;
+    }
     int sms = 0;
     cudaCheck(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute(MultiProcessorCount)");
-    return sms > 0 ? sms : kDcDefaultSMs;
+    if (sms <= 0) sms = kDcDefaultSMs;
+    if (dev >= 0 && dev < 64) cached[dev].store(sms, std::memory_order_relaxed);
+    return sms;
 }
 
 class CudaDirectCoalesced final : public Algorithm {
