@@ -5,13 +5,15 @@
 
 namespace convx {
 
+const Algorithm* cpuDirectCoalescedAlgorithm();
 const Algorithm* cpuKernelSplitAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
 const Algorithm* cpuSplitKAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
-    out.push_back(cpuKernelSplitAlgorithm());  // backward-data
-    out.push_back(cpuSplitKAlgorithm());       // backward-filter
+    out.push_back(cpuKernelSplitAlgorithm());      // backward-data
+    out.push_back(cpuSplitKAlgorithm());           // backward-filter
+    out.push_back(cpuDirectCoalescedAlgorithm());  // forward
     out.push_back(cpuReferenceAlgorithm());
 }
 

@@ -6,6 +6,7 @@
 
 namespace convx {
 
+const Algorithm* cudaDirectCoalescedAlgorithm();
 const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
 const Algorithm* cudaSplitKAlgorithm();
@@ -17,8 +18,9 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
 #ifdef CONVX_HAVE_CUDNN
     out.push_back(cudnnAlgorithm());
 #endif
-    out.push_back(cudaKernelSplitAlgorithm());  // backward-data
-    out.push_back(cudaSplitKAlgorithm());       // backward-filter
+    out.push_back(cudaKernelSplitAlgorithm());      // backward-data
+    out.push_back(cudaSplitKAlgorithm());           // backward-filter
+    out.push_back(cudaDirectCoalescedAlgorithm());  // forward
     out.push_back(cudaReferenceAlgorithm());
 }
 
