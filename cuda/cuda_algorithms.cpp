@@ -1,10 +1,15 @@
-// The CUDA backend's algorithms in priority order: convx's own kernels first, then cuDNN as
-// the fallback, and REFERENCE (the slow GPU oracle) last.
+// The CUDA backend's algorithms in priority order. cuDNN comes first for now: convx's own
+// kernels have not yet been measured on a GPU, so AUTO keeps cuDNN's pick until a results file
+// (and the heuristic fitted to it) shows where each one wins; until then they are selectable by
+// id and by CONVX_ALGO. REFERENCE (the slow GPU oracle) stays last.
 #include "registry.h"
 
 namespace convx {
 
+const Algorithm* cudaDirectCoalescedAlgorithm();
+const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
+const Algorithm* cudaSplitKAlgorithm();
 #ifdef CONVX_HAVE_CUDNN
 const Algorithm* cudnnAlgorithm();
 #endif
@@ -13,6 +18,9 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
 #ifdef CONVX_HAVE_CUDNN
     out.push_back(cudnnAlgorithm());
 #endif
+    out.push_back(cudaKernelSplitAlgorithm());      // backward-data
+    out.push_back(cudaSplitKAlgorithm());           // backward-filter
+    out.push_back(cudaDirectCoalescedAlgorithm());  // forward
     out.push_back(cudaReferenceAlgorithm());
 }
 

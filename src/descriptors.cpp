@@ -215,8 +215,8 @@ void forwardOutputDims(const convxConvolutionStruct& conv, const convxTensorStru
 }
 
 Problem makeProblem(Direction dir, const convxTensorStruct& x, const convxFilterStruct& w, const convxConvolutionStruct& conv,
-                    const convxTensorStruct& y) {
-    const ArgNames a = argNames(dir);
+                    const convxTensorStruct& y, const ArgNames* names) {
+    const ArgNames a = names ? *names : argNames(dir);
     if (w.dtype != x.dtype)
         fail(CONVX_STATUS_BAD_PARAM, "%s has data type %s but %s has %s", a.w, dtypeName(w.dtype), a.x, dtypeName(x.dtype));
     if (y.dtype != x.dtype)

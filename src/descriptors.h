@@ -95,8 +95,9 @@ struct ArgNames {
 };
 ArgNames argNames(Direction d);
 
-// Validates the descriptors of one call against each other and builds its Problem.
+// Validates the descriptors of one call against each other and builds its Problem. names
+// overrides the direction's argument names (a call that maps its arguments onto these roles).
 Problem makeProblem(Direction dir, const convxTensorStruct& x, const convxFilterStruct& w,
-                    const convxConvolutionStruct& conv, const convxTensorStruct& y);
+                    const convxConvolutionStruct& conv, const convxTensorStruct& y, const ArgNames* names = nullptr);
 
 }  // namespace convx

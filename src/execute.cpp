@@ -18,32 +18,27 @@ convxContext& liveHandle(convxHandle_t h) {
     return *h;
 }
 
-Problem problemOf(Direction dir, const CallDescs& d) {
-    const ArgNames a = argNames(dir);
+// Argument names by role, per direction.
+static CallNames callNames(Direction dir) {
+    switch (dir) {
+        case Direction::Forward: return {argNames(dir), "x", "w", "y"};
+        case Direction::BackwardData: return {argNames(dir), "dx", "w", "dy"};
+        case Direction::BackwardFilter: return {argNames(dir), "x", "dw", "dy"};
+    }
+    return {argNames(dir), "x", "w", "y"};
+}
+
+Problem problemOf(Direction dir, const CallDescs& d, const CallNames* names) {
+    const ArgNames a = names ? names->desc : argNames(dir);
     const convxTensorStruct& x = setTensor(d.x, a.x);
     const convxFilterStruct& w = setFilter(d.w, a.w);
     const convxConvolutionStruct& c = setConvolution(d.conv, a.conv);
     const convxTensorStruct& y = setTensor(d.y, a.y);
-    return makeProblem(dir, x, w, c, y);
+    return makeProblem(dir, x, w, c, y, &a);
 }
 
-// Pointer argument names by role, per direction.
-struct PtrNames {
-    const char* x;
-    const char* w;
-    const char* y;
-};
-static PtrNames ptrNames(Direction dir) {
-    switch (dir) {
-        case Direction::Forward: return {"x", "w", "y"};
-        case Direction::BackwardData: return {"dx", "w", "dy"};
-        case Direction::BackwardFilter: return {"x", "dw", "dy"};
-    }
-    return {"x", "w", "y"};
-}
-
-static void checkBuffers(const convxContext& h, const Problem& p, const Buffers& b) {
-    const PtrNames n = ptrNames(p.dir);
+static void checkBuffers(const convxContext& h, const Problem& p, const Buffers& b, const CallNames* names) {
+    const CallNames n = names ? *names : callNames(p.dir);
     const uintptr_t align = dtypeSize(p.dtype);
     const std::pair<const void*, const char*> ptrs[] = {{b.x, n.x}, {b.w, n.w}, {b.y, n.y}};
     for (const auto& [ptr, name] : ptrs) {
@@ -138,10 +133,10 @@ static const Algorithm* timeOnCall(const convxContext& h, const Problem& p, cons
 }
 
 void execute(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, const void* alpha, const void* beta,
-             convxConvAlgo_t algo, void* workspace, size_t workspaceBytes) {
+             convxConvAlgo_t algo, void* workspace, size_t workspaceBytes, const CallNames* names) {
     convxContext& h = liveHandle(handle);
-    Problem p = problemOf(dir, d);
-    checkBuffers(h, p, b);
+    Problem p = problemOf(dir, d, names);
+    checkBuffers(h, p, b, names);
     Scale s = readScale(p, alpha, beta);
     SelectOptions o;
     if (algo == CONVX_ALGO_AUTO) {
@@ -190,7 +185,7 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
                     convxAlgoPerf_t* results, void* workspace, size_t workspaceBytes) {
     convxContext& h = liveHandle(handle);
     Problem p = problemOf(dir, d);
-    checkBuffers(h, p, b);
+    checkBuffers(h, p, b, nullptr);
     checkResultArgs(requested, returned, results);
     std::vector<convxAlgoPerf_t> timed, failed;
     for (const Ranked& r : rankAlgorithms(h, p)) {
@@ -233,9 +228,9 @@ void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, con
     }
 }
 
-size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo) {
+size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo, const CallNames* names) {
     convxContext& h = liveHandle(handle);
-    Problem p = problemOf(dir, d);
+    Problem p = problemOf(dir, d, names);
     return selectAlgorithm(h, p, algo)->workspaceSize(p);
 }
 

@@ -6,6 +6,7 @@
 #include "algorithm.h"
 #include "context.h"
 #include "convx/convx.h"
+#include "descriptors.h"
 #include "problem.h"
 
 namespace convx {
@@ -19,10 +20,21 @@ struct CallDescs {
     convxTensorDescriptor_t y;
 };
 
-Problem problemOf(Direction dir, const CallDescs& d);
+// The names messages give a call's arguments, by role: its descriptors and data pointers. The
+// default (nullptr below) is the direction's own; an entry point that passes its arguments on in
+// other roles (the transposed convolution: its x is dy, its y is dx) names them as its caller did.
+struct CallNames {
+    ArgNames desc;
+    const char* x;
+    const char* w;
+    const char* y;
+};
+
+Problem problemOf(Direction dir, const CallDescs& d, const CallNames* names = nullptr);
 
 void execute(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, const void* alpha,
-             const void* beta, convxConvAlgo_t algo, void* workspace, size_t workspaceBytes);
+             const void* beta, convxConvAlgo_t algo, void* workspace, size_t workspaceBytes,
+             const CallNames* names = nullptr);
 
 void getAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, int requested, int* returned,
                    convxAlgoPerf_t* results);
@@ -30,7 +42,8 @@ void getAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, int 
 void findAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, const Buffers& b, int requested,
                     int* returned, convxAlgoPerf_t* results, void* workspace, size_t workspaceBytes);
 
-size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo);
+size_t workspaceSize(convxHandle_t handle, Direction dir, const CallDescs& d, convxConvAlgo_t algo,
+                     const CallNames* names = nullptr);
 
 int algorithmMaxCount(convxHandle_t handle, Direction dir);
 

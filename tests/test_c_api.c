@@ -1,7 +1,8 @@
 /*
  * The C API from plain C99 (-Wall -Wextra -Werror -pedantic), linked against the shared
- * libconvx only: a forward, backward-data and backward-filter convolution on the CPU backend,
- * checked against this file's own naive loops, plus a few error paths.
+ * libconvx only: a forward, backward-data and backward-filter convolution and a transposed
+ * convolution (ConvTranspose terms) on the CPU backend, checked against this file's own naive
+ * loops, plus a few error paths.
  * Prints "N passed, M failed" and returns nonzero on failure.
  */
 #include <convx/convx.h>
@@ -145,6 +146,64 @@ int main(void) {
     }
     CHECK_OK(convxConvolutionBackwardFilter(h, &alpha, xd, x, yd, y, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, wd, dw));
     CHECK(close_to(dw, rdw, K * CG * R * S));
+
+    /* the same backward data as a ConvTranspose: its x is y (N x K x P x Q, in_channels K), its
+     * weight is wt (K x C/G x R x S: in_channels x out_channels/groups, PyTorch's layout) and
+     * its output is N x C x H x W, checked against the scatter form of its definition:
+     * out[n, g*CG + c, p*SH - PH + r*DH, q*SW - PW + s*DW] += x[n, k, p, q] * w[k, c, r, s] */
+    {
+        static double rt[N * C * H * W];
+        float tout[N * C * H * W];
+        int k, cc, p, q, r, s2, op_h, h0, w0;
+        convxTensorDescriptor_t txd = NULL, tyd = NULL;
+        size_t ws = 1;
+        memset(rt, 0, sizeof rt);
+        for (n = 0; n < N; ++n)
+            for (k = 0; k < K; ++k)
+                for (p = 0; p < P; ++p)
+                    for (q = 0; q < Q; ++q)
+                        for (cc = 0; cc < CG; ++cc)
+                            for (r = 0; r < R; ++r)
+                                for (s2 = 0; s2 < S; ++s2) {
+                                    h0 = p * SH - PH + r * DH;
+                                    w0 = q * SW - PW + s2 * DW;
+                                    if (h0 < 0 || h0 >= H || w0 < 0 || w0 >= W) continue;
+                                    rt[xi(n, (k / KG) * CG + cc, h0, w0)] += (double)y[yi(n, k, p, q)] * wt[wi(k, cc, r, s2)];
+                                }
+        CHECK_OK(convxCreateTensorDescriptor(&txd));
+        CHECK_OK(convxCreateTensorDescriptor(&tyd));
+        CHECK_OK(convxSetTensor4dDescriptor(txd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, K, P, Q));
+        /* output size: (P-1)*SH - 2*PH + (R-1)*DH + 1 = 5 = H (output_padding 0), 6 with 1 */
+        CHECK_OK(convxGetConvolutionTranspose2dOutputDim(cd, txd, wd, 0, 0, &n, &c, &hh, &ww));
+        CHECK(n == N && c == C && hh == H && ww == W);
+        op_h = 1;
+        CHECK_OK(convxGetConvolutionTranspose2dOutputDim(cd, txd, wd, op_h, 0, &n, &c, &hh, &ww));
+        CHECK(hh == H + 1 && ww == W);
+        /* output_padding must stay below the stride (here 1 along W) */
+        st = convxGetConvolutionTranspose2dOutputDim(cd, txd, wd, 0, 1, &n, &c, &hh, &ww);
+        CHECK(st == CONVX_STATUS_NOT_SUPPORTED_SHAPE);
+        st = convxGetConvolutionTranspose2dOutputDim(cd, txd, wd, 2, 0, &n, &c, &hh, &ww);
+        CHECK(st == CONVX_STATUS_BAD_PARAM_OUT_OF_BOUND);
+        convxGetLastErrorString(msg, sizeof msg);
+        CHECK(strstr(msg, "output_padding[0]") != NULL);
+        CHECK_OK(convxSetTensor4dDescriptor(tyd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, C, H, W));
+        CHECK_OK(convxGetConvolutionTransposeForwardWorkspaceSize(h, txd, wd, cd, tyd, CONVX_ALGO_AUTO, &ws));
+        CHECK(ws == 0);
+        alpha = 1.0f;
+        beta = 0.0f;
+        for (i = 0; i < N * C * H * W; ++i) tout[i] = quiet_nan();
+        CHECK_OK(convxConvolutionTransposeForward(h, &alpha, txd, y, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, tyd, tout));
+        CHECK(close_to(tout, rt, N * C * H * W));
+        CHECK(close_to(tout, rdx, N * C * H * W));
+        /* the wrong output size is refused, naming y_desc */
+        CHECK_OK(convxSetTensor4dDescriptor(tyd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, C, H + 2, W));
+        st = convxConvolutionTransposeForward(h, &alpha, txd, y, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, tyd, tout);
+        CHECK(st == CONVX_STATUS_BAD_PARAM_SHAPE_MISMATCH);
+        convxGetLastErrorString(msg, sizeof msg);
+        CHECK(strstr(msg, "y_desc") != NULL);
+        CHECK_OK(convxDestroyTensorDescriptor(tyd));
+        CHECK_OK(convxDestroyTensorDescriptor(txd));
+    }
 
     /* error paths: a status, and a message naming the argument */
     st = convxConvolutionForward(h, &alpha, xd, NULL, wd, wt, cd, CONVX_ALGO_AUTO, NULL, 0, &beta, yd, yout);

@@ -299,7 +299,8 @@ CONVX_API convxStatus_t convxConvolutionForward(convxHandle_t handle, const void
                                                 void* workspace, size_t workspace_bytes, const void* beta,
                                                 convxTensorDescriptor_t y_desc, void* y);
 
-/* dx = alpha * conv_transpose(dy, w) + beta * dx  (a transposed convolution is this call) */
+/* dx = alpha * conv_transpose(dy, w) + beta * dx  (a transposed convolution is this call; see
+ * convxConvolutionTransposeForward below for the same call in ConvTranspose terms) */
 CONVX_API convxStatus_t convxConvolutionBackwardData(convxHandle_t handle, const void* alpha,
                                                      convxFilterDescriptor_t w_desc, const void* w,
                                                      convxTensorDescriptor_t dy_desc, const void* dy,
@@ -314,6 +315,53 @@ CONVX_API convxStatus_t convxConvolutionBackwardFilter(convxHandle_t handle, con
                                                        convxConvolutionDescriptor_t conv, convxConvAlgo_t algo,
                                                        void* workspace, size_t workspace_bytes, const void* beta,
                                                        convxFilterDescriptor_t dw_desc, void* dw);
+
+/* ---------------------------------------------------------------- transposed convolution */
+
+/* A transposed convolution (PyTorch's ConvTranspose1d/2d/3d) in its own terms. It is exactly
+ * convxConvolutionBackwardData of the same convolution descriptor — same algorithms, same
+ * selection, same result bit for bit, same CONVX_LOG lines (the bwd_d problem string):
+ *  - x (N x in_channels x in...) is the ConvTranspose's input; it takes the dy role;
+ *  - w is PyTorch's ConvTranspose weight, in_channels x out_channels/groups x k..., which is the
+ *    convolution's K x C/groups x k... filter (a filter descriptor with k = in_channels);
+ *  - y (N x out_channels x out...) is its output; it takes the dx role;
+ *  - pads, strides, dilations, groups and mode are the convolution descriptor's (PyTorch's
+ *    ConvTranspose is CONVX_CROSS_CORRELATION).
+ * Per spatial dim, as in PyTorch:
+ *   out = (in - 1)*stride - 2*pad + (k - 1)*dilation + 1 + output_padding,
+ * with 0 <= output_padding < max(stride, dilation); convx computes output_padding < stride
+ * (larger values, which PyTorch allows when dilation > stride, are NOT_SUPPORTED_SHAPE: the
+ * convolution does not map such outputs back onto x, so they are no BackwardData). */
+
+/* N, out_channels and the spatial sizes for the given output_padding (an array of one entry per
+ * spatial dim; NULL means zeros); nb_dims must equal x's rank. */
+CONVX_API convxStatus_t convxGetConvolutionTransposeNdOutputDim(convxConvolutionDescriptor_t conv,
+                                                                convxTensorDescriptor_t x_desc,
+                                                                convxFilterDescriptor_t w_desc,
+                                                                const int output_padding[], int nb_dims,
+                                                                int output_dims[]);
+CONVX_API convxStatus_t convxGetConvolutionTranspose2dOutputDim(convxConvolutionDescriptor_t conv,
+                                                                convxTensorDescriptor_t x_desc,
+                                                                convxFilterDescriptor_t w_desc, int output_padding_h,
+                                                                int output_padding_w, int* n, int* c, int* h, int* w);
+
+/* y = alpha * conv_transpose(x, w) + beta * y. y's spatial sizes may be any the formula gives
+ * for 0 <= output_padding < stride (other sizes: BAD_PARAM_SHAPE_MISMATCH). */
+CONVX_API convxStatus_t convxConvolutionTransposeForward(convxHandle_t handle, const void* alpha,
+                                                         convxTensorDescriptor_t x_desc, const void* x,
+                                                         convxFilterDescriptor_t w_desc, const void* w,
+                                                         convxConvolutionDescriptor_t conv, convxConvAlgo_t algo,
+                                                         void* workspace, size_t workspace_bytes, const void* beta,
+                                                         convxTensorDescriptor_t y_desc, void* y);
+
+/* Workspace bytes convxConvolutionTransposeForward needs with this algorithm: those of the
+ * BackwardData call it is. */
+CONVX_API convxStatus_t convxGetConvolutionTransposeForwardWorkspaceSize(convxHandle_t handle,
+                                                                         convxTensorDescriptor_t x_desc,
+                                                                         convxFilterDescriptor_t w_desc,
+                                                                         convxConvolutionDescriptor_t conv,
+                                                                         convxTensorDescriptor_t y_desc,
+                                                                         convxConvAlgo_t algo, size_t* size);
 
 /* ---------------------------------------------------------------- workspace limit and find-db */
 

@@ -5,7 +5,8 @@
 // object of another kind, and as a pointer to memory convx never handed out. When a call's
 // descriptors are all set and small (at most kMaxElems elements per tensor, kMaxMacs
 // multiply-adds), the forward, backward-data or backward-filter convolution (or the Find that
-// times it) runs on the CPU backend with buffers of exactly the size the descriptors span.
+// times it), or the transposed convolution, runs on the CPU backend with buffers of exactly the
+// size the descriptors span.
 // Statuses are whatever they are; what must never happen is a crash, a leak, a sanitizer
 // report or an exception crossing the C boundary.
 //
@@ -43,7 +44,8 @@ enum Op {
     kGetTensorSize, kCreateFilter, kDestroyFilter, kSetFilter4d, kSetFilterNd, kGetFilter4d, kGetFilterNd, kGetFilterSize,
     kCreateConv, kDestroyConv, kSetConv2d, kSetConvNd, kGetConv2d, kGetConvNd, kSetGroupCount, kGetGroupCount,
     kSetMathType, kGetMathType, kOutputDim2d, kOutputDimNd, kAlgoMaxCount, kGetAlgorithms, kWorkspaceSize, kExecute,
-    kHandleOp, kMisc, kSetupProblem,
+    kHandleOp, kMisc, kSetupProblem, kTransposeOutputDim2d, kTransposeOutputDimNd, kTransposeWorkspaceSize,
+    kTransposeExecute,
     kOpCount
 };
 
@@ -432,6 +434,30 @@ private:
                 convxGetConvolutionNdForwardOutputDim(c, x, w, nb, od.get(nulls & 1));
                 break;
             }
+            case kTransposeOutputDim2d: {
+                convxConvolutionDescriptor_t c = convArg();
+                convxTensorDescriptor_t x = tensorArg();
+                convxFilterDescriptor_t w = filterArg();
+                const int oph = arg(), opw = arg();
+                const uint8_t m = byte();
+                int v[4];
+                auto o = [&](int k) { return ((m >> k) & 1) ? nullptr : &v[k]; };
+                convxGetConvolutionTranspose2dOutputDim(c, x, w, oph, opw, o(0), o(1), o(2), o(3));
+                break;
+            }
+            case kTransposeOutputDimNd: {
+                convxConvolutionDescriptor_t c = convArg();
+                convxTensorDescriptor_t x = tensorArg();
+                convxFilterDescriptor_t w = filterArg();
+                const int nb = arg();
+                const uint8_t nulls = byte();
+                // output_padding: one entry per spatial dim of conv, so the harness passes
+                // CONVX_SPATIAL_DIM_MAX (a shorter array would be the caller's bug), or NULL.
+                auto op = ints(CONVX_SPATIAL_DIM_MAX);
+                Ints od(nb);
+                convxGetConvolutionTransposeNdOutputDim(c, x, w, op.get(nulls & 2), nb, od.get(nulls & 1));
+                break;
+            }
             case kAlgoMaxCount: {
                 const int dir = byte() % 3;
                 convxHandle_t h = handleArg();
@@ -473,7 +499,20 @@ private:
                 workspaceSize(dir, h, x, w, c, y, algo, ps);
                 break;
             }
-            case kExecute: execute(); break;
+            case kExecute: execute(false); break;
+            case kTransposeExecute: execute(true); break;
+            case kTransposeWorkspaceSize: {
+                convxHandle_t h = handleArg();
+                convxTensorDescriptor_t x = tensorArg();
+                convxFilterDescriptor_t w = filterArg();
+                convxConvolutionDescriptor_t c = convArg();
+                convxTensorDescriptor_t y = tensorArg();
+                auto algo = enumArg();
+                size_t s;
+                size_t* ps = (byte() & 1) ? nullptr : &s;
+                workspaceSize(3, h, x, w, c, y, algo, ps);
+                break;
+            }
             case kHandleOp: handleOp(); break;
             case kMisc: misc(); break;
             case kSetupProblem: setupProblem(); break;
@@ -485,6 +524,7 @@ private:
                                        convxConvolutionDescriptor_t c, convxTensorDescriptor_t y, AnyEnum algo, size_t* s) {
         if (dir == 0) return convxGetConvolutionForwardWorkspaceSize(h, x, w, c, y, algo, s);
         if (dir == 1) return convxGetConvolutionBackwardDataWorkspaceSize(h, w, y, c, x, algo, s);
+        if (dir == 3) return convxGetConvolutionTransposeForwardWorkspaceSize(h, x, w, c, y, algo, s);
         return convxGetConvolutionBackwardFilterWorkspaceSize(h, x, y, c, w, algo, s);
     }
 
@@ -673,10 +713,12 @@ private:
         }
     }
 
-    void execute() {
+    // dir 0..2: forward, backward data, backward filter (x, w, y by role); transpose: the
+    // ConvTranspose of x (dir 3; no Find of its own).
+    void execute(bool transpose) {
         const int mode = byte();
-        const int dir = mode % 3;
-        const bool find = (mode / 3) % 4 == 3;
+        const int dir = transpose ? 3 : mode % 3;
+        const bool find = !transpose && (mode / 3) % 4 == 3;
         convxHandle_t h = handleArg();
         convxTensorDescriptor_t xd = tensorArg();
         convxFilterDescriptor_t wd = filterArg();
@@ -687,7 +729,9 @@ private:
         const uint8_t seed = byte();
 
         const Desc x = tensorInfo(xd), w = filterInfo(wd), y = tensorInfo(yd);
-        const bool small = x.ok && w.ok && y.ok && w.dim0 > 0 && y.elems * (w.elems / w.dim0) <= kMaxMacs;
+        // multiply-adds: (the forward y, or the ConvTranspose's x) x (a filter's share per output channel)
+        const int64_t outer = transpose ? x.elems : y.elems;
+        const bool small = x.ok && w.ok && y.ok && w.dim0 > 0 && outer * (w.elems / w.dim0) <= kMaxMacs;
         if (!small) {
             // Descriptors unset, invalid or too big to run: no buffers, which must be refused
             // whatever else is wrong.
@@ -747,6 +791,8 @@ private:
             st = convxConvolutionForward(h, alpha, xd, x, wd, w, cd, algo, ws, wsBytes, beta, yd, y);
         } else if (dir == 1) {
             st = convxConvolutionBackwardData(h, alpha, wd, w, yd, y, cd, algo, ws, wsBytes, beta, xd, x);
+        } else if (dir == 3) {
+            st = convxConvolutionTransposeForward(h, alpha, xd, x, wd, w, cd, algo, ws, wsBytes, beta, yd, y);
         } else {
             st = convxConvolutionBackwardFilter(h, alpha, xd, x, yd, y, cd, algo, ws, wsBytes, beta, wd, w);
         }

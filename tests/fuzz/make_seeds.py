@@ -13,7 +13,8 @@ OPS = [
     "GetTensorNd", "GetTensorSize", "CreateFilter", "DestroyFilter", "SetFilter4d", "SetFilterNd", "GetFilter4d",
     "GetFilterNd", "GetFilterSize", "CreateConv", "DestroyConv", "SetConv2d", "SetConvNd", "GetConv2d", "GetConvNd",
     "SetGroupCount", "GetGroupCount", "SetMathType", "GetMathType", "OutputDim2d", "OutputDimNd", "AlgoMaxCount",
-    "GetAlgorithms", "WorkspaceSize", "Execute", "HandleOp", "Misc", "SetupProblem",
+    "GetAlgorithms", "WorkspaceSize", "Execute", "HandleOp", "Misc", "SetupProblem", "TransposeOutputDim2d",
+    "TransposeOutputDimNd", "TransposeWorkspaceSize", "TransposeExecute",
 ]
 OP = {name: i for i, name in enumerate(OPS)}
 
@@ -39,6 +40,12 @@ NULL, FOREIGN = 4, 7
 def execute(direction, algo=0, flags=0, seed=0, find=False, x=SLOT0, w=SLOT0, conv=SLOT0, y=SLOT1):
     mode = direction + (9 if find else 0)
     return op("Execute", mode, 0, x, w, conv, y, i(algo), flags, seed)
+
+
+def transpose(algo=0, flags=0, seed=0, x=SLOT1, w=SLOT0, conv=SLOT0, y=SLOT0):
+    """A ConvTranspose call; by default of setup()'s problem: its forward y (slot 1) is the
+    ConvTranspose's x, its forward x (slot 0) the ConvTranspose's y."""
+    return op("TransposeExecute", 0, 0, x, w, conv, y, i(algo), flags, seed)
 
 
 def setup(nsp, dtype_index, fmts, g, cg, kg, n, spatial):
@@ -82,6 +89,18 @@ SEEDS = {
     # A thread count the library must cap (OpenMP cannot create INT_MAX threads).
     "threads_capped.bin": setup(2, 0, 0, 1, 2, 2, 1, [(5, 2, 1, 0, 0), (5, 2, 1, 0, 0)]) +
                           op("HandleOp", 5, 0, i(2**31 - 1)) + execute(0) + execute(2),
+    # ConvTranspose: size queries (output_padding 1 along the stride-2 dim; one >= stride, one
+    # negative), the workspace, then the call, plain and accumulating, and into a y of the
+    # wrong size.
+    "transpose_2d.bin": setup(2, 0, 0, 2, 2, 3, 2, [(6, 2, 1, 1, 0), (5, 2, 1, 0, 1)]) +
+                        op("TransposeOutputDim2d", SLOT0, SLOT1, SLOT0, i(1), i(0), 0) +
+                        op("TransposeOutputDim2d", SLOT0, SLOT1, SLOT0, i(0), i(1), 0) +
+                        op("TransposeOutputDimNd", SLOT0, SLOT1, SLOT0, i(4), 0, i(1), i(0), i(0)) +
+                        op("TransposeOutputDimNd", SLOT0, SLOT1, SLOT0, i(4), 2, i(0), i(0), i(0)) +
+                        op("TransposeOutputDimNd", SLOT0, SLOT1, SLOT0, i(4), 0, i(-1), i(0), i(0)) +
+                        op("TransposeWorkspaceSize", 0, SLOT1, SLOT0, SLOT0, SLOT0, i(0), 0) +
+                        transpose() + transpose(flags=8) + transpose(algo=1, flags=2) +
+                        op("SetTensor4d", SLOT0, i(NCHW), i(FLOAT), i(2), i(4), i(9), i(6)) + transpose(),
     # Misuse: destroyed, NULL and foreign descriptors, a bad algo, a short workspace, misaligned x.
     "misuse.bin": setup(2, 0, 0, 1, 1, 1, 1, [(3, 1, 1, 0, 0), (3, 1, 1, 0, 0)]) +
                   execute(0, algo=7) + execute(0, flags=1 | (1 << 5)) + execute(0, x=NULL) + execute(0, y=FOREIGN) +

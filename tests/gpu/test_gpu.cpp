@@ -357,6 +357,56 @@ TEST_CASE("the CUDA backend rejects host pointers and short workspaces", "[gpu][
     }
 }
 
+TEST_CASE("the transposed convolution is BackwardData on the CUDA backend", "[gpu][transpose-api]") {
+    // convxConvolutionTransposeForward(x, w -> y) is convxConvolutionBackwardData(w, dy = x -> dx = y):
+    // the same result for every CUDA algorithm (bit for bit where the algorithm is deterministic).
+    Handles h;
+    std::mt19937 rng(5150);
+    int compared = 0;
+    for (int c = 0; c < 20; ++c) {
+        Problem p = randomProblem(rng);
+        p.dir = Direction::BackwardData;
+        Descs d(p);
+        Tensors t(p, rng);
+        const float alpha = c % 2 ? 0.75f : 1.0f, beta = c % 3 ? 0.0f : 0.5f;
+        std::vector<convxConvAlgo_t> algos = {CONVX_ALGO_AUTO};
+        for (const convx::Algorithm* a : convx::algorithmsFor(CONVX_BACKEND_CUDA, Direction::BackwardData))
+            if (a->check(p).ok) algos.push_back(a->id());
+        for (convxConvAlgo_t algo : algos) {
+            const convx::Algorithm* a = algo == CONVX_ALGO_AUTO ? nullptr : convx::findAlgorithm(CONVX_BACKEND_CUDA, algo);
+            INFO(p.str() << " algo " << convxGetAlgorithmName(algo));
+            size_t wsBwd = 0, wsT = 0;
+            CONVX_OK(convxGetConvolutionBackwardDataWorkspaceSize(h.gpu, d.w, d.y, d.conv, d.x, algo, &wsBwd));
+            CONVX_OK(convxGetConvolutionTransposeForwardWorkspaceSize(h.gpu, d.y, d.w, d.conv, d.x, algo, &wsT));
+            CHECK(wsBwd == wsT);
+            void* ws = nullptr;
+            if (wsBwd) CUDA_OK(cudaMalloc(&ws, wsBwd));
+            std::vector<float> viaBwd(t.x.size()), viaT(t.x.size());
+            t.upload();
+            CONVX_OK(convxConvolutionBackwardData(h.gpu, &alpha, d.w, t.dw, d.y, t.dy, d.conv, algo, ws, wsBwd, &beta, d.x, t.dx));
+            CUDA_OK(cudaMemcpy(viaBwd.data(), t.dx, viaBwd.size() * 4, cudaMemcpyDeviceToHost));
+            t.upload();
+            CONVX_OK(convxConvolutionTransposeForward(h.gpu, &alpha, d.y, t.dy, d.w, t.dw, d.conv, algo, ws, wsT, &beta, d.x, t.dx));
+            CUDA_OK(cudaMemcpy(viaT.data(), t.dx, viaT.size() * 4, cudaMemcpyDeviceToHost));
+            cudaFree(ws);
+            if (a && a->deterministic()) CHECK(std::memcmp(viaBwd.data(), viaT.data(), viaT.size() * 4) == 0);
+            else CHECK(relL2(viaT, viaBwd) < 1e-6);
+            ++compared;
+        }
+    }
+    CHECK(compared >= 20);
+    // host memory passed as the ConvTranspose's y is named y, not dx
+    Problem p = convx::parseProblem("--dir=bwd_d --dt=f32 --tag=nchw g1mb1ic4ih9oc4kh3sh2ph1");
+    Descs d(p);
+    Tensors t(p, rng);
+    const float one = 1.0f, zero = 0.0f;
+    CHECK(convxConvolutionTransposeForward(h.gpu, &one, d.y, t.dy, d.w, t.dw, d.conv, CONVX_ALGO_AUTO, nullptr, 0, &zero, d.x, t.x.data()) ==
+          CONVX_STATUS_BAD_PARAM);
+    char msg[512];
+    convxGetLastErrorString(msg, sizeof msg);
+    CHECK(std::string(msg).find("y = ") != std::string::npos);
+}
+
 // CONVX_FIND_MODE=auto on a CUDA handle: the candidates are timed on a device scratch copy of
 // the output (beta != 0), the winner is recorded under the GPU's device key and then used.
 TEST_CASE("find-mode auto on the CUDA backend computes the output once and records the GPU's winner", "[gpu][find-db]") {
