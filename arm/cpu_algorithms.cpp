@@ -3,9 +3,13 @@
 
 namespace convx {
 
+const Algorithm* cpuDilationSplitAlgorithm();
+const Algorithm* cpuFilterTrimAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
+    out.push_back(cpuDilationSplitAlgorithm());  // dilated problems only
+    out.push_back(cpuFilterTrimAlgorithm());
     out.push_back(cpuReferenceAlgorithm());
 }
 
