@@ -17,15 +17,14 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     const Conv3d g = conv3dOf(p);
     const int nt = trimmed::threadCount(ctx.handle ? ctx.handle->numThreads : 0);
     const DilationSplitPlan plan = makeDilationSplitPlan(p);
-    // Scratch is allocated here, not taken from the workspace: AUTO callers that pass none still
-    // get this algorithm.
-    std::vector<T> wpack(trimmed::packedFilterElems(p)), xsplit(static_cast<size_t>(p.xElems()));
-    T* wp = wpack.data();
+    // Scratch is the calling thread's, not the workspace: AUTO callers that pass none still get
+    // this algorithm.
+    T* wp = trimmed::scratch<T>(trimmed::packedFilterElems(p), 0);
     trimmed::packFilter(g, static_cast<const T*>(b.w), wp, nt);
 
     // De-interleave: plane block (rD, rH, rW) holds x[rD + dD*u0][rH + dH*u1][rW + dW*u2].
     const T* x = static_cast<const T*>(b.x);
-    T* xd = xsplit.data();
+    T* xd = trimmed::scratch<T>(static_cast<size_t>(p.xElems()), 1);
     const int64_t pix = g.inPix;
     const int64_t d0 = g.D[0], d1 = g.D[1], d2 = g.D[2];
 #pragma omp parallel for num_threads(nt) schedule(static)

@@ -19,19 +19,16 @@ template <class T>
 void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) {
     const Conv3d g = conv3dOf(p);
     const int nt = trimmed::threadCount(ctx.handle ? ctx.handle->numThreads : 0);
-    // Scratch is allocated here, not taken from the workspace: AUTO callers that pass none (the
-    // cuDNN habit for direct algorithms) still get this algorithm.
-    std::vector<T> wpack(trimmed::packedFilterElems(p));
-    T* wp = wpack.data();
+    // Scratch is the calling thread's, not the workspace: AUTO callers that pass none (the cuDNN
+    // habit for direct algorithms) still get this algorithm.
+    T* wp = trimmed::scratch<T>(trimmed::packedFilterElems(p), 0);
     trimmed::packFilter(g, static_cast<const T*>(b.w), wp, nt);
-    std::vector<T> xpack;
 
     trimmed::Job<T> J;
     const T* x = static_cast<const T*>(b.x);
     int64_t xs[5] = {g.xs[0], g.xs[1], g.xs[2], g.xs[3], g.xs[4]};
     if (!xInPlace(p)) {
-        xpack.resize(static_cast<size_t>(p.xElems()));
-        T* xp = xpack.data();
+        T* xp = trimmed::scratch<T>(static_cast<size_t>(p.xElems()), 1);
         const int64_t pix = g.inPix;
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t nc = 0; nc < g.N * g.C; ++nc) {

@@ -36,6 +36,15 @@ inline int threadCount(int requested) {
 #endif
 }
 
+// Scratch of the calling thread (packed filter, repacked x), kept between calls: a fresh
+// allocation per call costs more in page faults than the convolution of a small layer.
+template <class T>
+T* scratch(size_t elems, int slot) {
+    thread_local std::vector<T> buf[2];
+    if (buf[slot].size() < elems) buf[slot].resize(elems);
+    return buf[slot].data();
+}
+
 inline int64_t kBlocks(int64_t Kg) { return (Kg + KB - 1) / KB; }
 
 // Bytes of the packed filter: [G][kBlocks][C/G][taps][KB], zero-padded past K/G.
@@ -93,17 +102,17 @@ struct Job {
     int threads = 1;
 };
 
-// One register tile: KB channels x (Full ? QB : wd) columns; reduction over C/G, the (a, b)
-// pairs of the row and the taps [eb, ee) of the column segment; then the alpha/beta store.
-template <class T, bool Full, bool Unit>
-inline void tile(const Job<T>& J, const T* xg, const T* wkb, const int64_t* xoffs, const int64_t* tapIdx, int64_t npairs,
-                 int64_t colOff, int64_t s2, int64_t d2, int64_t eb, int64_t ee, int wd, T* yrow, int64_t yColStep,
-                 int kCount) {
-    constexpr int W = QB;
-    const int n = Full ? W : wd;
-    T acc[KB][W];
+// One register tile: KB channels x QB columns; reduction over C/G, the (a, b) pairs of the row
+// and the taps [eb, ee) of the column segment; then the alpha/beta store. Vectorized over the
+// columns (unit stride when the stride along W is 1). Columns before jStart were stored by the
+// previous tile of the segment (a segment's last tile is shifted back to stay full).
+template <class T, bool Unit>
+inline void tileFull(const Job<T>& J, const T* xg, const T* wkb, const int64_t* xoffs, const int64_t* tapIdx, int64_t npairs,
+                     int64_t colOff, int64_t s2, int64_t d2, int64_t eb, int64_t ee, T* yrow, int64_t yColStep, int kCount,
+                     int jStart) {
+    T acc[KB][QB];
     for (int k = 0; k < KB; ++k)
-        for (int j = 0; j < W; ++j) acc[k][j] = T(0);
+        for (int j = 0; j < QB; ++j) acc[k][j] = T(0);
     const int64_t wcStride = J.taps * KB;
     for (int64_t c = 0; c < J.Cg; ++c) {
         const T* xcp = xg + c * J.xc + colOff;
@@ -114,20 +123,58 @@ inline void tile(const Job<T>& J, const T* xg, const T* wkb, const int64_t* xoff
             for (int64_t e = eb; e < ee; ++e) {
                 const T* xe = xr + e * d2;
                 const T* we = wr + e * KB;
-                T xv[W];
-                for (int j = 0; j < n; ++j) xv[j] = Unit ? xe[j] : xe[j * s2];
+                T xv[QB];
+                for (int j = 0; j < QB; ++j) xv[j] = Unit ? xe[j] : xe[j * s2];
                 for (int k = 0; k < KB; ++k) {
                     const T wk = we[k];
-                    for (int j = 0; j < n; ++j) acc[k][j] += wk * xv[j];
+                    for (int j = 0; j < QB; ++j) acc[k][j] += wk * xv[j];
                 }
             }
         }
     }
     for (int k = 0; k < kCount; ++k) {
         T* yk = yrow + k * J.ys[1];
-        for (int j = 0; j < n; ++j) {
+        for (int j = jStart; j < QB; ++j) {
             T* yp = yk + j * yColStep;
             T v = J.alpha * acc[k][j];
+            if (J.beta != T(0)) v += J.beta * *yp;  // beta 0 never reads y
+            *yp = v;
+        }
+    }
+}
+
+// A narrow tile (a border class, or the tail of a segment): wd < QB columns, vectorized over
+// the KB output channels instead (their packed weights are contiguous); the width is a template
+// parameter so the accumulators stay in registers.
+template <class T, int WD>
+inline void tileNarrow(const Job<T>& J, const T* xg, const T* wkb, const int64_t* xoffs, const int64_t* tapIdx, int64_t npairs,
+                       int64_t colOff, int64_t s2, int64_t d2, int64_t eb, int64_t ee, T* yrow, int64_t yColStep, int kCount) {
+    constexpr int wd = WD;
+    T acc[WD][KB];
+    for (int j = 0; j < WD; ++j)
+        for (int k = 0; k < KB; ++k) acc[j][k] = T(0);
+    const int64_t wcStride = J.taps * KB;
+    for (int64_t c = 0; c < J.Cg; ++c) {
+        const T* xcp = xg + c * J.xc + colOff;
+        const T* wc = wkb + c * wcStride;
+        for (int64_t pr = 0; pr < npairs; ++pr) {
+            const T* xr = xcp + xoffs[pr];
+            const T* wr = wc + tapIdx[pr] * KB;
+            for (int64_t e = eb; e < ee; ++e) {
+                const T* xe = xr + e * d2;
+                const T* we = wr + e * KB;
+                for (int j = 0; j < wd; ++j) {
+                    const T xv = xe[j * s2];
+                    for (int k = 0; k < KB; ++k) acc[j][k] += xv * we[k];
+                }
+            }
+        }
+    }
+    for (int k = 0; k < kCount; ++k) {
+        T* yk = yrow + k * J.ys[1];
+        for (int j = 0; j < wd; ++j) {
+            T* yp = yk + j * yColStep;
+            T v = J.alpha * acc[j][k];
             if (J.beta != T(0)) v += J.beta * *yp;  // beta 0 never reads y
             *yp = v;
         }
@@ -175,16 +222,36 @@ void runRows(const Job<T>& J, const std::vector<SubView>& subs) {
             const int64_t yColStep = sv.ax[2].oStep * J.ys[4];
             const bool unit = A2.s == 1;
             for (const TrimSegment& sg : A2.segments) {
-                for (int64_t mc = sg.oBegin; mc < sg.oEnd; mc += QB) {
+                for (int64_t next = sg.oBegin; next < sg.oEnd;) {
+                    // a segment of QB columns or more runs full tiles only: its last tile is
+                    // shifted back to end at the segment's end and stores just its new columns
+                    const int64_t width = sg.oEnd - sg.oBegin;
+                    const int64_t mc = width >= QB ? std::min<int64_t>(next, sg.oEnd - QB) : next;
                     const int wd = static_cast<int>(std::min<int64_t>(QB, sg.oEnd - mc));
+                    const int jStart = static_cast<int>(next - mc);
+                    next = mc + wd;
                     const int64_t colOff = mc * A2.s - A2.p;
                     T* yp = yrow + (sv.ax[2].oBase + sv.ax[2].oStep * mc) * J.ys[4];
-                    if (wd == QB) {
-                        if (unit) tile<T, true, true>(J, xg, wkb, xoffs.data(), tapIdx.data(), npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, wd, yp, yColStep, kCount);
-                        else tile<T, true, false>(J, xg, wkb, xoffs.data(), tapIdx.data(), npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, wd, yp, yColStep, kCount);
-                    } else {
-                        tile<T, false, false>(J, xg, wkb, xoffs.data(), tapIdx.data(), npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, wd, yp, yColStep, kCount);
-                    }
+                    const int64_t* xo = xoffs.data();
+                    const int64_t* ti = tapIdx.data();
+                    if (wd < QB) {
+                        static_assert(QB == 8, "the narrow widths below are 1 .. QB - 1");
+#define CONVX_TRIM_NARROW(W) \
+    case W: tileNarrow<T, W>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount); break;
+                        switch (wd) {
+                            CONVX_TRIM_NARROW(1)
+                            CONVX_TRIM_NARROW(2)
+                            CONVX_TRIM_NARROW(3)
+                            CONVX_TRIM_NARROW(4)
+                            CONVX_TRIM_NARROW(5)
+                            CONVX_TRIM_NARROW(6)
+                            default: tileNarrow<T, 7>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount);
+                        }
+#undef CONVX_TRIM_NARROW
+                    } else if (unit)
+                        tileFull<T, true>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
+                    else
+                        tileFull<T, false>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
                 }
             }
         }
