@@ -195,6 +195,14 @@ inline bool configure(const Problem& p, bool split, size_t accBytes, Geo* out, s
     const int TP = P.TH * P.TW;
     const int64_t kgNeed = (g.Kg + KPT - 1) / KPT;
     P.KG = pow2AtLeast(kgNeed, std::max(1, 256 / TP));
+    // Small maps give few spatial tiles: trade channel groups per block for blocks (down to two
+    // warps a block) so that the grid still covers the GPU (~2 blocks per SM of an H200).
+    {
+        const int64_t spatial = g.N * P.nres[0] * P.maxM[0] * P.nres[1] * P.nres[2] * ((P.maxM[1] + P.TH - 1) / P.TH) *
+                                ((P.maxM[2] + P.TW - 1) / P.TW) * g.G;
+        while (P.KG > 1 && TP * P.KG / 2 >= 64 && spatial * ((g.Kg + int64_t(P.KG) * KPT - 1) / (int64_t(P.KG) * KPT)) < 264)
+            P.KG /= 2;
+    }
     P.TIH = static_cast<int>((P.TH - 1) * g.S[1] + (g.R[1] - 1) * P.tv[1] + 1);
     P.TIW = static_cast<int>((P.TW - 1) * g.S[2] + (g.R[2] - 1) * P.tv[2] + 1);
     const size_t perChannel = (size_t(P.TIH) * P.TIW + size_t(g.R[1] * g.R[2]) * P.KG * KPT) * accBytes;
