@@ -25,9 +25,9 @@ public:
         if (!trimmed_cuda::configure(p, true, trimmed_cuda::accBytesOf(p.dtype), &P, &why)) return Applicability::no(why);
         return Applicability::yes();
     }
-    size_t workspaceSize(const Problem&) const override { return 0; }
+    size_t workspaceSize(const Problem& p) const override { return trimmed_cuda::workspaceBytes(p, true); }
     void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        trimmed_cuda::launch(p, true, b, s, static_cast<cudaStream_t>(ctx.handle ? ctx.handle->stream : nullptr), "dilation_split kernel launch");
+        trimmed_cuda::launch(p, true, b, s, ctx.workspace, static_cast<cudaStream_t>(ctx.handle ? ctx.handle->stream : nullptr), "dilation_split kernel launch");
     }
 };
 

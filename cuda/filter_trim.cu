@@ -21,9 +21,9 @@ public:
         if (!trimmed_cuda::configure(p, false, trimmed_cuda::accBytesOf(p.dtype), &P, &why)) return Applicability::no(why);
         return Applicability::yes();
     }
-    size_t workspaceSize(const Problem&) const override { return 0; }
+    size_t workspaceSize(const Problem& p) const override { return trimmed_cuda::workspaceBytes(p, false); }
     void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        trimmed_cuda::launch(p, false, b, s, static_cast<cudaStream_t>(ctx.handle ? ctx.handle->stream : nullptr), "filter_trim kernel launch");
+        trimmed_cuda::launch(p, false, b, s, ctx.workspace, static_cast<cudaStream_t>(ctx.handle ? ctx.handle->stream : nullptr), "filter_trim kernel launch");
     }
 };
 
