@@ -20,7 +20,7 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     // Scratch is the calling thread's, not the workspace: AUTO callers that pass none still get
     // this algorithm.
     T* wp = trimmed::scratch<T>(trimmed::packedFilterElems(p), 0);
-    trimmed::packFilter(g, static_cast<const T*>(b.w), wp, nt);
+    trimmed::packFilter(g, static_cast<const T*>(b.w), wp, nt, g.Kg * g.ws[0]);
 
     // De-interleave: plane block (rD, rH, rW) holds x[rD + dD*u0][rH + dH*u1][rW + dW*u2].
     const T* x = static_cast<const T*>(b.x);

@@ -47,14 +47,16 @@ T* scratch(size_t elems, int slot) {
 
 inline int64_t kBlocks(int64_t Kg) { return (Kg + KB - 1) / KB; }
 
-// Bytes of the packed filter: [G][kBlocks][C/G][taps][KB], zero-padded past K/G.
+// Elements of the packed filter: [G][kBlocks][C/G][taps][KB], zero-padded past K/G.
+inline size_t packedFilterElems(const Conv3d& g) { return static_cast<size_t>(g.G * kBlocks(g.Kg) * g.Cg * g.taps * KB); }
 inline size_t packedFilterElems(const Problem& p) {
     return static_cast<size_t>(p.G * kBlocks(p.Kg()) * p.Cg() * p.taps() * KB);
 }
 
-// Packs the user's filter in cross-correlation order (CONVOLUTION mode mirrors the taps here).
+// Packs the user's filter in cross-correlation order (g.flip mirrors the taps here); wsG is the
+// filter's group stride (K/G * ws[0] forward; see ForwardView for backward-data).
 template <class T>
-void packFilter(const Conv3d& g, const T* w, T* wp, int nt) {
+void packFilter(const Conv3d& g, const T* w, T* wp, int nt, int64_t wsG) {
     const int64_t kb = kBlocks(g.Kg);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t gb = 0; gb < g.G * kb; ++gb) {
@@ -72,7 +74,7 @@ void packFilter(const Conv3d& g, const T* w, T* wp, int nt) {
                             }
                             const int64_t ua = g.flip ? g.R[0] - 1 - a : a, ub = g.flip ? g.R[1] - 1 - b : b,
                                           ue = g.flip ? g.R[2] - 1 - e : e;
-                            *dst = w[(grp * g.Kg + kl) * g.ws[0] + c * g.ws[1] + ua * g.ws[2] + ub * g.ws[3] + ue * g.ws[4]];
+                            *dst = w[grp * wsG + kl * g.ws[0] + c * g.ws[1] + ua * g.ws[2] + ub * g.ws[3] + ue * g.ws[4]];
                         }
     }
 }

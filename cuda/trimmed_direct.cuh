@@ -22,6 +22,7 @@
 
 #include "algorithm.h"
 #include "cuda_check.h"
+#include "filter_trim_plan.h"
 #include "geometry.h"
 
 namespace convx {
@@ -31,7 +32,8 @@ constexpr int KPT = 8;                    // output channels per thread (registe
 constexpr size_t kSmemBytes = 48 * 1024;  // static limit: no opt-in needed on any architecture
 
 struct Geo {
-    Conv3d g;
+    Conv3d g;           // the convolution as a forward one (forwardViewOf: backward-data swaps roles)
+    int64_t wsG;        // filter group stride
     int64_t split[3];   // g per axis: residues and sub-grid step (1: no split)
     int64_t tv[3];      // tap step in sub-grid units
     int64_t nres[3];    // residues with outputs: min(split, O)
@@ -161,7 +163,7 @@ __global__ void __launch_bounds__(256) trimmedDirectKernel(Geo P, const T* __res
                     A v = A(0);
                     if (kl < g.Kg) {
                         const int64_t ua = g.flip ? g.R[0] - 1 - a : a, ub = g.flip ? R1 - 1 - b : b, ue = g.flip ? R2 - 1 - e : e;
-                        v = toF(w[(grp * g.Kg + kl) * g.ws[0] + (c0 + c) * g.ws[1] + ua * g.ws[2] + ub * g.ws[3] + ue * g.ws[4]]);
+                        v = toF(w[grp * P.wsG + kl * g.ws[0] + (c0 + c) * g.ws[1] + ua * g.ws[2] + ub * g.ws[3] + ue * g.ws[4]]);
                     }
                     wsm[idx] = v;
                 }
@@ -239,7 +241,9 @@ inline int pow2AtLeast(int64_t v, int cap) {
 // Tile shapes for a problem; false (with the reason) when the shared tile cannot fit.
 inline bool configure(const Problem& p, bool split, size_t accBytes, Geo* out, std::string* why) {
     Geo P{};
-    P.g = conv3dOf(p);
+    const ForwardView view = forwardViewOf(p);
+    P.g = view.g;
+    P.wsG = view.wsG;
     const Conv3d& g = P.g;
     for (int a = 0; a < 3; ++a) {
         P.split[a] = split ? g.D[a] : 1;
@@ -324,19 +328,21 @@ inline size_t smemBytes(const Geo& P, size_t accBytes) {
 }
 
 template <class T, class A>
-void launchTyped(const Geo& P, const Buffers& b, Scale s, void* workspace, cudaStream_t stream, const char* name) {
+void launchTyped(const Geo& P, bool bwd, const Buffers& b, Scale s, void* workspace, cudaStream_t stream, const char* name) {
     const int threads = P.TH * P.TW * P.KG;
     const int64_t grid = std::min<int64_t>(P.tasks, int64_t(1) << 30);  // grid-stride loop covers the rest
     A* partial = static_cast<A*>(workspace);
+    // backward-data runs as a forward convolution from dy into dx (forwardViewOf)
+    const T* in = static_cast<const T*>(bwd ? b.y : b.x);
+    T* out = static_cast<T*>(bwd ? b.x : b.y);
     trimmedDirectKernel<T, A><<<static_cast<unsigned>(grid), threads, smemBytes(P, sizeof(A)), stream>>>(
-        P, static_cast<const T*>(b.x), static_cast<const T*>(b.w), static_cast<T*>(b.y), static_cast<A>(s.alpha), static_cast<A>(s.beta),
-        partial);
+        P, in, static_cast<const T*>(b.w), out, static_cast<A>(s.alpha), static_cast<A>(s.beta), partial);
     cudaCheckLaunch(name);
     if (P.cSplit > 1) {
         const int64_t total = P.g.N * P.g.K * P.g.outPix;
         const int64_t blocks = std::min<int64_t>((total + 255) / 256, int64_t(1) << 30);
-        reduceSplitKernel<T, A><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(P.g, P.cSplit, partial, static_cast<T*>(b.y),
-                                                                                   static_cast<A>(s.alpha), static_cast<A>(s.beta));
+        reduceSplitKernel<T, A><<<static_cast<unsigned>(blocks), 256, 0, stream>>>(P.g, P.cSplit, partial, out, static_cast<A>(s.alpha),
+                                                                                   static_cast<A>(s.beta));
         cudaCheckLaunch(name);
     }
 }
@@ -345,11 +351,12 @@ inline void launch(const Problem& p, bool split, const Buffers& b, Scale s, void
     Geo P;
     std::string why;
     if (!configure(p, split, accBytesOf(p.dtype), &P, &why)) fail(CONVX_STATUS_NOT_SUPPORTED_SHAPE, "%s: %s", name, why.c_str());
+    const bool bwd = p.dir == Direction::BackwardData;
     switch (p.dtype) {
-        case DType::F32: launchTyped<float, float>(P, b, s, workspace, stream, name); break;
-        case DType::F64: launchTyped<double, double>(P, b, s, workspace, stream, name); break;
-        case DType::F16: launchTyped<__half, float>(P, b, s, workspace, stream, name); break;
-        case DType::BF16: launchTyped<__nv_bfloat16, float>(P, b, s, workspace, stream, name); break;
+        case DType::F32: launchTyped<float, float>(P, bwd, b, s, workspace, stream, name); break;
+        case DType::F64: launchTyped<double, double>(P, bwd, b, s, workspace, stream, name); break;
+        case DType::F16: launchTyped<__half, float>(P, bwd, b, s, workspace, stream, name); break;
+        case DType::BF16: launchTyped<__nv_bfloat16, float>(P, bwd, b, s, workspace, stream, name); break;
     }
 }
 

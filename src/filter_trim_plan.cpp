@@ -29,8 +29,25 @@ TrimAxis makeTrimAxis(int64_t I, int64_t O, int64_t R, int64_t s, int64_t p, int
     return a;
 }
 
+ForwardView forwardViewOf(const Problem& p) {
+    const Conv3d f = conv3dOf(p);
+    if (p.dir != Direction::BackwardData) return {f, f.Kg * f.ws[0]};
+    Conv3d g = f;
+    g.C = f.K, g.K = f.C, g.Cg = f.Kg, g.Kg = f.Cg;
+    for (int j = 0; j < 3; ++j) {
+        g.I[j] = f.O[j], g.O[j] = f.I[j];
+        g.S[j] = 1;
+        g.P[j] = (f.R[j] - 1) * f.D[j] - f.P[j];  // may be negative: the windows still hold
+    }
+    for (int j = 0; j < 5; ++j) g.xs[j] = f.ys[j], g.ys[j] = f.xs[j];
+    g.ws[0] = f.ws[1], g.ws[1] = f.ws[0];  // output channel = the problem's c, input = its k
+    g.inPix = f.outPix, g.outPix = f.inPix;
+    g.flip = !f.flip;  // the rotation
+    return {g, f.Kg * f.ws[0]};
+}
+
 FilterTrimPlan makeFilterTrimPlan(const Problem& p) {
-    const Conv3d g = conv3dOf(p);
+    const Conv3d g = forwardViewOf(p).g;
     FilterTrimPlan plan;
     double executed = 1.0;
     for (int j = 0; j < 3; ++j) {

@@ -10,9 +10,21 @@
 #include <cstdint>
 #include <vector>
 
+#include "geometry.h"
 #include "problem.h"
 
 namespace convx {
+
+// The convolution an executor runs, as a forward one. Forward: the problem itself. Backward-data
+// at stride 1: dx is the forward correlation of dy with the rotated filter at pad (R-1)*d - p, so
+// channels (C <-> K), sizes (I <-> O) and the tensors' strides swap and the taps flip. Filter
+// element (group, output channel kl, input channel c, tap) is at grp*wsG + kl*ws[0] + c*ws[1] +
+// the tap's offsets (with `flip`: mirrored); in the data: in = x (forward) or dy, out = y or dx.
+struct ForwardView {
+    Conv3d g;
+    int64_t wsG;
+};
+ForwardView forwardViewOf(const Problem& p);
 
 // floor and ceiling of a / b for b > 0 and any sign of a.
 inline int64_t floorDivI(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -53,6 +65,7 @@ struct FilterTrimPlan {
     double saving() const { return macsExecuted > 0 ? macsUntrimmed / macsExecuted : 1.0; }
 };
 
+// Forward, or backward-data at stride 1 through forwardViewOf (the windows of dx's outputs).
 FilterTrimPlan makeFilterTrimPlan(const Problem& p);
 
 }  // namespace convx

@@ -226,3 +226,61 @@ TEST_CASE("filter_trim: bitwise identical for any thread count", "[filter_trim][
         CHECK(c.compareWith(one, prior, 0.0, &detail));
     }
 }
+
+TEST_CASE("filter_trim plan: backward-data as a forward correlation with the rotated filter", "[filter_trim][unit]") {
+    // forward I 4, kernel 3, pad 0: O 2; dx[i] = sum_t w[t] dy[i - t]. As a forward problem over
+    // dy (input 2) with pad 2: output i takes rotated taps t' = 2 - t with 0 <= i - t < 2.
+    const convx::Problem p = convx::parseProblem("--dir=bwd_d g1mb1ic1iw4oc1ow2kw3sw1pw0dw0");
+    const convx::FilterTrimPlan plan = convx::makeFilterTrimPlan(p);
+    const TrimAxis& a = plan.axis[2];
+    CHECK((a.I == 2 && a.O == 4 && a.p == 2 && a.s == 1));
+    CHECK(a.tBegin == std::vector<int64_t>{2, 1, 0, 0});
+    CHECK(a.tEnd == std::vector<int64_t>{3, 3, 2, 1});
+    CHECK(plan.macsExecuted == 6.0);  // = the forward's taps: every (output, tap) pair once
+    const convx::ForwardView v = convx::forwardViewOf(p);
+    CHECK((v.g.C == 1 && v.g.K == 1 && v.g.I[2] == 2 && v.g.O[2] == 4 && v.g.flip));
+    // a dilated, grouped one: the executed MACs equal the forward problem's
+    const convx::Problem q = convx::parseProblem("--dir=bwd_d g2mb2ic6ih7iw5oc4kh3kw2sh1sw1ph3pw0dh1dw2");
+    const convx::Problem qf = convx::parseProblem("--dir=fwd g2mb2ic6ih7iw5oc4kh3kw2sh1sw1ph3pw0dh1dw2");
+    CHECK(convx::makeFilterTrimPlan(q).macsExecuted == convx::makeFilterTrimPlan(qf).macsExecuted);
+}
+
+TEST_CASE("filter_trim: backward-data at stride 1, f32 and f64", "[filter_trim][conformance]") {
+    AlgoCheck c;
+    c.algo = CONVX_ALGO_FILTER_TRIM;
+    c.dir = Dir::BwdData;
+    c.count = 40;
+    c.seed = 361;
+    c.shape = [](std::mt19937_64&, Spec& s) {
+        for (int i = 0; i < s.nsp; ++i) s.stride[i] = 1;
+        return true;
+    };
+    CHECK(checkAlgorithm(c) > 0);
+    c.dt = CONVX_DATA_DOUBLE;
+    c.count = 20;
+    c.seed = 362;
+    CHECK(checkAlgorithm(c) > 0);
+    c.dt = CONVX_DATA_FLOAT;
+    c.gen.smallMaps = true;
+    c.seed = 363;
+    CHECK(checkAlgorithm(c) > 0);
+    c.gen.smallMaps = false;
+    c.gen.depthwise = true;
+    c.gen.betaKind = 2;
+    c.seed = 364;
+    CHECK(checkAlgorithm(c) > 0);
+}
+
+TEST_CASE("filter_trim: strided backward-data is rejected with a reason", "[filter_trim][unit]") {
+    AlgoCheck c;
+    c.algo = CONVX_ALGO_FILTER_TRIM;
+    c.dir = Dir::BwdData;
+    c.count = 10;
+    c.seed = 371;
+    c.mustApply = false;
+    c.shape = [](std::mt19937_64&, Spec& s) {
+        s.stride[0] = 2;
+        return true;
+    };
+    CHECK(checkAlgorithm(c) == 0);
+}

@@ -1,7 +1,8 @@
 // Host emulation of cuda/trimmed_direct.cuh (the kernel of filter_trim and dilation_split), for
 // machines without a GPU: scripts/emulate-trimmed-kernel turns the kernel source into C++ (one OS
 // thread per CUDA thread, a barrier for __syncthreads) and this driver runs it on problem lines,
-// comparing with a float64 loop written from the definition. It checks index arithmetic,
+// comparing with convx's float64 CPU reference (for backward-data lines too: the kernel runs
+// them as forward convolutions from dy into dx, see forwardViewOf). It checks index arithmetic,
 // tiling, trimming and the channel split — not timing, not the device's memory model.
 //
 //   trimmed_kernel FILE trim|split [flip]      FILE: problem lines (f16/bf16 run as f32)
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "problem.h"
+#include "reference.h"
 
 namespace emu {
 thread_local dim3e tIdx;
@@ -24,31 +26,6 @@ Barrier bar;
 using namespace convx;
 
 namespace {
-
-void naive(const Conv3d& g, const std::vector<double>& x, const std::vector<double>& w, std::vector<double>& y, double alpha, double beta) {
-    for (int64_t n = 0; n < g.N; ++n)
-        for (int64_t k = 0; k < g.K; ++k)
-            for (int64_t o0 = 0; o0 < g.O[0]; ++o0)
-                for (int64_t o1 = 0; o1 < g.O[1]; ++o1)
-                    for (int64_t o2 = 0; o2 < g.O[2]; ++o2) {
-                        double acc = 0;
-                        const int64_t grp = k / g.Kg;
-                        for (int64_t c = 0; c < g.Cg; ++c)
-                            for (int64_t a = 0; a < g.R[0]; ++a)
-                                for (int64_t b = 0; b < g.R[1]; ++b)
-                                    for (int64_t e = 0; e < g.R[2]; ++e) {
-                                        const int64_t i0 = o0 * g.S[0] - g.P[0] + a * g.D[0], i1 = o1 * g.S[1] - g.P[1] + b * g.D[1],
-                                                      i2 = o2 * g.S[2] - g.P[2] + e * g.D[2];
-                                        if (i0 < 0 || i0 >= g.I[0] || i1 < 0 || i1 >= g.I[1] || i2 < 0 || i2 >= g.I[2]) continue;
-                                        const int64_t ua = g.flip ? g.R[0] - 1 - a : a, ub = g.flip ? g.R[1] - 1 - b : b,
-                                                      ue = g.flip ? g.R[2] - 1 - e : e;
-                                        acc += x[n * g.xs[0] + (grp * g.Cg + c) * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4]] *
-                                               w[k * g.ws[0] + c * g.ws[1] + ua * g.ws[2] + ub * g.ws[3] + ue * g.ws[4]];
-                                    }
-                        double& out = y[n * g.ys[0] + k * g.ys[1] + o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4]];
-                        out = alpha * acc + (beta != 0 ? beta * out : 0);
-                    }
-}
 
 template <class T>
 bool runOne(const std::string& desc, bool split, bool flip, double alpha, double beta) {
@@ -66,15 +43,23 @@ bool runOne(const std::string& desc, bool split, bool flip, double alpha, double
         for (int i = 0; i < 5; ++i) s += (d[i] - 1) * st[i];
         return s + 1;
     };
-    const int64_t xd[5] = {g.N, g.C, g.I[0], g.I[1], g.I[2]}, yd[5] = {g.N, g.K, g.O[0], g.O[1], g.O[2]}, wd[5] = {g.K, g.Cg, g.R[0], g.R[1], g.R[2]};
-    std::vector<double> x(span(g.xs, xd)), w(span(g.ws, wd)), y(span(g.ys, yd));
+    const int64_t xd[5] = {g.N, g.C, g.I[0], g.I[1], g.I[2]}, yd[5] = {g.N, g.K, g.O[0], g.O[1], g.O[2]};
+    std::vector<double> x(span(g.xs, xd)), y(span(g.ys, yd));
+    std::vector<double> w(static_cast<size_t>(p.wElems()));  // the user's filter, packed
     std::mt19937 rng(7);
     std::uniform_real_distribution<double> u(-1, 1);
     for (auto* v : {&x, &w, &y})
         for (double& e : *v) e = static_cast<T>(u(rng));
     std::vector<T> xt(x.begin(), x.end()), wt(w.begin(), w.end()), yt(y.begin(), y.end());
-    std::vector<double> yref = y;
-    naive(g, x, w, yref, alpha, beta);
+    // the reference on the same data, by role: forward x -> y; backward-data dy (our "x") -> dx
+    std::vector<T> inRef = xt, outRef = yt, wRef = wt;
+    Buffers rb;
+    const bool bwd = p.dir == Direction::BackwardData;
+    rb.x = bwd ? outRef.data() : inRef.data();
+    rb.y = bwd ? inRef.data() : outRef.data();
+    rb.w = wRef.data();
+    referenceConvolution(p, rb, Scale{alpha, beta}, 1);
+    const std::vector<double> yref(outRef.begin(), outRef.end());
     std::vector<T> part(P.cSplit > 1 ? P.cSplit * g.N * g.K * g.outPix : 1);
     const int threads = P.TH * P.TW * P.KG;
     std::vector<unsigned char> smem(trimmed_cuda::smemBytes(P, sizeof(T)) + 16);
