@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "filter_trim_plan.h"
@@ -152,9 +153,18 @@ template <class T, int WD>
 inline void tileNarrow(const Job<T>& J, const T* xg, const T* wkb, const int64_t* xoffs, const int64_t* tapIdx, int64_t npairs,
                        int64_t colOff, int64_t s2, int64_t d2, int64_t eb, int64_t ee, T* yrow, int64_t yColStep, int kCount) {
     constexpr int wd = WD;
+#if defined(__GNUC__)
+    // GCC's SLP vectorizer turned the plain loops below into scalar adds with shuffles; a
+    // compiler vector of the KB channels (GCC/Clang built-in, any target: SSE, AVX, NEON) keeps
+    // one register per column.
+    typedef T V __attribute__((vector_size(KB * sizeof(T))));
+    V acc[WD];
+    for (int j = 0; j < WD; ++j) acc[j] = V{};
+#else
     T acc[WD][KB];
     for (int j = 0; j < WD; ++j)
         for (int k = 0; k < KB; ++k) acc[j][k] = T(0);
+#endif
     const int64_t wcStride = J.taps * KB;
     for (int64_t c = 0; c < J.Cg; ++c) {
         const T* xcp = xg + c * J.xc + colOff;
@@ -165,10 +175,16 @@ inline void tileNarrow(const Job<T>& J, const T* xg, const T* wkb, const int64_t
             for (int64_t e = eb; e < ee; ++e) {
                 const T* xe = xr + e * d2;
                 const T* we = wr + e * KB;
+#if defined(__GNUC__)
+                V wv;
+                std::memcpy(&wv, we, sizeof(V));
+                for (int j = 0; j < wd; ++j) acc[j] += xe[j * s2] * wv;
+#else
                 for (int j = 0; j < wd; ++j) {
                     const T xv = xe[j * s2];
                     for (int k = 0; k < KB; ++k) acc[j][k] += xv * we[k];
                 }
+#endif
             }
         }
     }
