@@ -57,6 +57,25 @@ template <> __device__ inline double fromA<double>(double v) { return v; }
 template <> __device__ inline __half fromA<__half>(float v) { return __float2half_rn(v); }
 template <> __device__ inline __nv_bfloat16 fromA<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
+// The KPT filter values of one tap for a thread: 16-byte shared-memory loads (2 for float, 4 for
+// double) instead of KPT scalar ones; the slice is laid out so that they are aligned.
+__device__ inline void loadTap(float (&v)[KPT], const float* p) {
+    const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+    v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ inline void loadTap(double (&v)[KPT], const double* p) {
+#pragma unroll
+    for (int i = 0; i < KPT / 2; ++i) {
+        const double2 a = reinterpret_cast<const double2*>(p)[i];
+        v[2 * i] = a.x, v[2 * i + 1] = a.y;
+    }
+}
+static_assert(KPT == 8, "loadTap reads 8 values");
+
+// Elements of the staged input tiles, rounded up so that the filter slice after them is 16-byte
+// aligned (its per-thread offsets are multiples of KPT).
+__host__ __device__ inline int64_t xTileElems(int64_t cc, int64_t perChannel) { return (cc * perChannel + 3) / 4 * 4; }
+
 __device__ inline int64_t ceilDivD(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 __device__ inline int64_t floorDivD(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -77,7 +96,7 @@ __global__ void __launch_bounds__(256) trimmedDirectKernel(Geo P, const T* __res
     const int TP = P.TH * P.TW, KT = P.KG * KPT;
     const int tileElems = P.TIH * P.TIW * static_cast<int>(P.RJ[1] * P.RJ[2]);  // per channel
     A* xs = reinterpret_cast<A*>(smemRaw);
-    A* wsm = xs + P.CC * tileElems;
+    A* wsm = xs + xTileElems(P.CC, tileElems);
     const int tid = threadIdx.x, nthr = blockDim.x;
     const int pix = tid % TP, kg = tid / TP;
     const int ty = pix / P.TW, tx = pix % P.TW;
@@ -180,9 +199,10 @@ __global__ void __launch_bounds__(256) trimmedDirectKernel(Geo P, const T* __res
                         const A* wr = wc + b * wStrideB;
                         for (int e = wb; e < we_; ++e) {
                             const A xv = xr[e * tvW];
-                            const A* wp = wr + e * KT;
+                            A wv[KPT];
+                            loadTap(wv, wr + e * KT);
 #pragma unroll
-                            for (int k = 0; k < KPT; ++k) acc[k] += xv * wp[k];
+                            for (int k = 0; k < KPT; ++k) acc[k] += xv * wv[k];
                         }
                     }
                 }
@@ -238,6 +258,11 @@ inline int pow2AtLeast(int64_t v, int cap) {
     return p;
 }
 
+// Dynamic shared memory of a launch: CC channels of input tiles (aligned) + the filter slice.
+inline size_t smemBytes(const Geo& P, size_t accBytes) {
+    return size_t(xTileElems(P.CC, int64_t(P.TIH) * P.TIW * P.RJ[1] * P.RJ[2]) + int64_t(P.CC) * P.g.R[1] * P.g.R[2] * P.KG * KPT) * accBytes;
+}
+
 // Tile shapes for a problem; false (with the reason) when the shared tile cannot fit.
 inline bool configure(const Problem& p, bool split, size_t accBytes, Geo* out, std::string* why) {
     Geo P{};
@@ -284,13 +309,15 @@ inline bool configure(const Problem& p, bool split, size_t accBytes, Geo* out, s
     }
     P.TIH = static_cast<int>((P.TM[1] - 1) * g.S[1] + (g.R[1] - 1) * P.tv[1] + 1);
     P.TIW = static_cast<int>((P.TM[2] - 1) * g.S[2] + (g.R[2] - 1) * P.tv[2] + 1);
-    const size_t perChannel = (size_t(P.TIH) * P.TIW * P.RJ[1] * P.RJ[2] + size_t(g.R[1] * g.R[2]) * P.KG * KPT) * accBytes;
     P.CC = 0;
-    for (int cc = 16; cc >= 1; cc /= 2)
-        if (cc * perChannel <= kSmemBytes) {
+    for (int cc = 16; cc >= 1; cc /= 2) {
+        Geo Q = P;
+        Q.CC = cc;
+        if (smemBytes(Q, accBytes) <= kSmemBytes) {
             P.CC = cc;
             break;
         }
+    }
     if (P.CC == 0) {
         if (why) *why = "the shared-memory input tile does not fit (dilated window too wide" + std::string(split ? ")" : "; dilation_split stages dense sub-grids)");
         return false;
@@ -323,9 +350,6 @@ inline size_t workspaceBytes(const Problem& p, bool split) {
     return static_cast<size_t>(P.cSplit * P.g.N * P.g.K * P.g.outPix) * accBytesOf(p.dtype);
 }
 
-inline size_t smemBytes(const Geo& P, size_t accBytes) {
-    return (size_t(P.CC) * P.TIH * P.TIW * P.RJ[1] * P.RJ[2] + size_t(P.CC) * P.g.R[1] * P.g.R[2] * P.KG * KPT) * accBytes;
-}
 
 template <class T, class A>
 void launchTyped(const Geo& P, bool bwd, const Buffers& b, Scale s, void* workspace, cudaStream_t stream, const char* name) {
