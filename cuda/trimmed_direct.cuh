@@ -5,13 +5,15 @@
 // with g = 1, tv = d for filter_trim (one residue: the whole output) and g = d, tv = 1 for
 // dilation_split (d residues, each a dense undilated sub-problem over a sub-grid of step d).
 //
-// Block: TH x TW outputs (H x W, in m units) of one residue pair (jH, jW), one output plane
-// (n, jD, mD), KG*KPT output channels of one group; thread = one output pixel x KPT channels in
-// registers. Per stage (CC channels, one D tap a) the block stages in shared memory the input
-// tile (rows and columns of step g: dense for the split, so every staged element is reused by
-// up to R taps) and the filter slice [CC][R_H][R_W][KG*KPT]; each thread then loops only over
-// its own trimmed window. One launch covers every residue and tile (a grid-stride loop over a
-// flat task index), so odd output sizes (residues with one output fewer) cost no extra launch.
+// Block: per axis H, W a tile of RJ residues x TM outputs of each (TH = RJ_H*TM_H thread rows,
+// TW = RJ_W*TM_W columns, residue fastest), one output plane (n, jD, mD), KG*KPT output channels
+// of one group; thread = one output pixel x KPT channels in registers. Per stage (CC channels,
+// one D tap a) the block stages in shared memory one input sub-tile per residue (rows and
+// columns of step g: dense for the split, so every staged element serves up to R taps) and the
+// filter slice [CC][R_H][R_W][KG*KPT]; each thread then loops only over its own trimmed window.
+// One launch covers every residue and tile (a grid-stride loop over a flat task index), so odd
+// output sizes (residues with one output fewer) cost no extra launch. Grids too small for the
+// GPU split the input channels; a second kernel adds the ranges in a fixed order.
 #pragma once
 
 #include <cuda_bf16.h>
