@@ -249,3 +249,20 @@ TEST_CASE("dilation_split: bitwise identical for any thread count", "[dilation_s
         CHECK(c.compareWith(one, prior, 0.0, &detail));
     }
 }
+
+TEST_CASE("dilation_split plan: DeepLab taps executed per axis (docs table)", "[dilation_split][unit]") {
+    struct Row {
+        int map, d, taps;  // 3x3, pad = dilation: taps executed per axis out of 3 * map
+    };
+    const Row rows[] = {{65, 2, 191}, {65, 4, 187}, {65, 12, 171}, {65, 24, 147}, {65, 36, 123}, {33, 6, 87}, {33, 12, 75}, {33, 18, 63}};
+    for (const Row& r : rows) {
+        const std::string m = std::to_string(r.map), d = std::to_string(r.d);
+        const convx::Problem p = convx::parseProblem("--dir=fwd g1mb1ic1iw" + m + "oc1ow" + m + "kw3sw1pw" + d + "dw" + std::to_string(r.d - 1));
+        const DilationSplitPlan plan = convx::makeDilationSplitPlan(p);
+        int64_t taps = 0;
+        for (const convx::SplitResidue& res : plan.axis[2].residues) taps += res.trim.tapsExecuted;
+        INFO(r.map << " d " << r.d);
+        CHECK(taps == r.taps);
+        CHECK(int64_t(plan.subs.size()) == std::min(r.d, r.map));
+    }
+}
