@@ -1,7 +1,9 @@
 // The CPU backend's algorithms in priority order: specialised kernels first, REFERENCE last.
 // kernel_split and split_k each serve one direction. Three serve the forward direction; until
-// the measured heuristic ranks them per problem, AUTO takes filter_trim (measured fastest of the
-// three on most layers of docs/algorithms/*.md), then direct_coalesced, then dilation_split.
+// the measured heuristic ranks them per problem, AUTO takes direct_coalesced (1.75x filter_trim's
+// speed, geomean over the default suite's forward layers, one thread, docs/performance.md), then
+// filter_trim (which also takes the depthwise layers direct_coalesced declines), then
+// dilation_split.
 #include "registry.h"
 
 namespace convx {
@@ -16,8 +18,8 @@ const Algorithm* cpuSplitKAlgorithm();
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cpuKernelSplitAlgorithm());      // backward-data (strided)
     out.push_back(cpuSplitKAlgorithm());           // backward-filter
-    out.push_back(cpuFilterTrimAlgorithm());       // forward; backward-data at stride 1
     out.push_back(cpuDirectCoalescedAlgorithm());  // forward
+    out.push_back(cpuFilterTrimAlgorithm());       // forward; backward-data at stride 1
     out.push_back(cpuDilationSplitAlgorithm());    // forward, dilated
     out.push_back(cpuReferenceAlgorithm());
 }
