@@ -1,19 +1,26 @@
 // The CPU backend's algorithms in priority order: specialised kernels first, REFERENCE last.
-// Each specialised kernel serves one direction, so their relative order only matters where two
-// apply to the same problem; the measured heuristic and the find-db decide those.
+// kernel_split and split_k each serve one direction. Three serve the forward direction; until
+// the measured heuristic ranks them per problem, AUTO takes direct_coalesced (1.75x filter_trim's
+// speed, geomean over the default suite's forward layers, one thread, docs/performance.md), then
+// filter_trim (which also takes the depthwise layers direct_coalesced declines), then
+// dilation_split.
 #include "registry.h"
 
 namespace convx {
 
+const Algorithm* cpuDilationSplitAlgorithm();
 const Algorithm* cpuDirectCoalescedAlgorithm();
+const Algorithm* cpuFilterTrimAlgorithm();
 const Algorithm* cpuKernelSplitAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
 const Algorithm* cpuSplitKAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
-    out.push_back(cpuKernelSplitAlgorithm());      // backward-data
+    out.push_back(cpuKernelSplitAlgorithm());      // backward-data (strided)
     out.push_back(cpuSplitKAlgorithm());           // backward-filter
     out.push_back(cpuDirectCoalescedAlgorithm());  // forward
+    out.push_back(cpuFilterTrimAlgorithm());       // forward; backward-data at stride 1
+    out.push_back(cpuDilationSplitAlgorithm());    // forward, dilated
     out.push_back(cpuReferenceAlgorithm());
 }
 

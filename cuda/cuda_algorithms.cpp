@@ -6,7 +6,9 @@
 
 namespace convx {
 
+const Algorithm* cudaDilationSplitAlgorithm();
 const Algorithm* cudaDirectCoalescedAlgorithm();
+const Algorithm* cudaFilterTrimAlgorithm();
 const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
 const Algorithm* cudaSplitKAlgorithm();
@@ -21,6 +23,8 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cudaKernelSplitAlgorithm());      // backward-data
     out.push_back(cudaSplitKAlgorithm());           // backward-filter
     out.push_back(cudaDirectCoalescedAlgorithm());  // forward
+    out.push_back(cudaFilterTrimAlgorithm());       // forward; backward-data at stride 1
+    out.push_back(cudaDilationSplitAlgorithm());    // forward, dilated
     out.push_back(cudaReferenceAlgorithm());
 }
 
