@@ -1,0 +1,36 @@
+# Runs the pass-through client twice: plain (it must not see an interposer), then with
+# LD_PRELOAD=PRELOAD and CONVX_EXPECT_INTERPOSER=1.
+#  EXPECT=pass:     both runs succeed and print the same cuDNN statuses (the interposer forwarded
+#                   every call and counted them as passed through).
+#  EXPECT=bypassed: the preloaded run must FAIL with the client's loud diagnosis (the library
+#                   loaded, but its exports were bypassed: wrong symbol version).
+# Usage: cmake -DCLIENT=<exe> -DPRELOAD=<so> -DEXPECT=pass|bypassed -P run_passthrough.cmake
+cmake_minimum_required(VERSION 3.20)
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env --unset=LD_PRELOAD --unset=CONVX_EXPECT_INTERPOSER "${CLIENT}"
+  OUTPUT_VARIABLE plain_out ERROR_VARIABLE plain_err RESULT_VARIABLE plain_rc)
+if(NOT plain_rc EQUAL 0)
+  message(FATAL_ERROR "plain run failed (${plain_rc}):\n${plain_out}${plain_err}")
+endif()
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_PRELOAD=${PRELOAD}" CONVX_EXPECT_INTERPOSER=1 CONVX_CUDNN=log CONVX_LOG=1 "${CLIENT}"
+  OUTPUT_VARIABLE pre_out ERROR_VARIABLE pre_err RESULT_VARIABLE pre_rc)
+message(STATUS "plain:\n${plain_out}${plain_err}")
+message(STATUS "preloaded (${PRELOAD}):\n${pre_out}${pre_err}")
+string(REGEX MATCH "statuses:[^\n]*" plain_statuses "${plain_out}")
+string(REGEX MATCH "statuses:[^\n]*" pre_statuses "${pre_out}")
+if(EXPECT STREQUAL "pass")
+  if(NOT pre_rc EQUAL 0)
+    message(FATAL_ERROR "preloaded run failed (${pre_rc})")
+  endif()
+  if(plain_statuses STREQUAL "" OR NOT plain_statuses STREQUAL pre_statuses)
+    message(FATAL_ERROR "cuDNN's answers differ under the preload:\n  plain:     ${plain_statuses}\n  preloaded: ${pre_statuses}")
+  endif()
+elseif(EXPECT STREQUAL "bypassed")
+  if(pre_rc EQUAL 0)
+    message(FATAL_ERROR "the wrongly versioned preload went unnoticed: the client passed")
+  endif()
+  if(NOT pre_err MATCHES "bypassed")
+    message(FATAL_ERROR "the preloaded run failed (${pre_rc}) but not with the client's diagnosis")
+  endif()
+else()
+  message(FATAL_ERROR "EXPECT must be pass or bypassed")
+endif()
