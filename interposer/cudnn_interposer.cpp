@@ -104,8 +104,14 @@ void* resolveReal(const char* name) {
     return p;
 }
 
-// The real function, resolved once per entry point.
-#define REAL(fn) static const auto real = reinterpret_cast<decltype(&::fn)>(resolveReal(#fn))
+// The real function, resolved once per entry point; `real(...)` calls it marked "inside", so that
+// nothing cuDNN might call back by name is intercepted again.
+#define REAL(fn)                                                                          \
+    static const auto realFn = reinterpret_cast<decltype(&::fn)>(resolveReal(#fn));      \
+    auto real = [](auto... args) {                                                        \
+        InsideConvx inside;                                                               \
+        return realFn(args...);                                                           \
+    }
 
 // ---------------------------------------------------------------- descriptors read back
 
@@ -216,6 +222,13 @@ convxHandle_t convxHandleFor(cudnnHandle_t ch, std::string& why) {
 
 // ---------------------------------------------------------------- routing
 
+// Does convx's algorithm `a` give reproducible bits in direction `dir`? convx's cuDNN fallback
+// declares itself non-deterministic because its backward picks may use atomics; its forward is
+// always deterministic (every cuDNN forward algorithm is).
+bool reproducible(const Algorithm* a, Direction dir) {
+    return a->deterministic() || (a->id() == CONVX_ALGO_CUDNN && dir == Direction::Forward);
+}
+
 // What convx would do with a call: its AUTO pick and, for clients that asked for a
 // deterministic cuDNN algorithm, the first applicable deterministic convx algorithm (never the
 // slow reference). Built inside InsideConvx: the selector may query cuDNN through the fallback.
@@ -232,7 +245,7 @@ Route decide(Direction dir, cudnnHandle_t ch, cudnnTensorDescriptor_t x, cudnnFi
              cudnnTensorDescriptor_t y) {
     Route r;
     if (mode() == Mode::Off) return r.why = "CONVX_CUDNN=off", r;
-    if (!ch || !x || !w || !conv || !y) return r.why = "a NULL handle or descriptor", r;
+    if (!x || !w || !conv || !y) return r.why = "a NULL descriptor", r;
     Descs& d = descs();
     if (!d.ok) return r.why = "convx descriptors could not be created", r;
     const bool fwd = dir == Direction::Forward;
@@ -240,15 +253,20 @@ Route decide(Direction dir, cudnnHandle_t ch, cudnnTensorDescriptor_t x, cudnnFi
         !readConvolution(conv, d.conv, r.why) || !readTensor(y, d.y, fwd ? "y" : "dy", r.why))
         return r;
     InsideConvx inside;
-    r.h = convxHandleFor(ch, r.why);
-    if (!r.h) return r;
     try {
-        r.p = problemOf(dir, CallDescs{d.x, d.w, d.conv, d.y});
+        r.p = problemOf(dir, CallDescs{d.x, d.w, d.conv, d.y});  // needs no handle
+    } catch (const std::exception& e) {
+        return r.why = std::string("convx: ") + e.what(), r;
+    }
+    if (!ch) return r.why = "a NULL handle; read back as " + r.p.str(), r;
+    r.h = convxHandleFor(ch, r.why);
+    if (!r.h) return r.why += "; read back as " + r.p.str(), r;
+    try {
         r.pick = selectAlgorithm(*r.h, r.p, CONVX_ALGO_AUTO);
-        if (r.pick->deterministic()) r.deterministic = r.pick;
+        if (reproducible(r.pick, dir)) r.deterministic = r.pick;
         else
             for (const Ranked& k : rankAlgorithms(*r.h, r.p))
-                if (k.applicability.ok && k.algo->deterministic() && k.algo->id() != CONVX_ALGO_REFERENCE) {
+                if (k.applicability.ok && reproducible(k.algo, dir) && k.algo->id() != CONVX_ALGO_REFERENCE) {
                     r.deterministic = k.algo;
                     break;
                 }
@@ -352,7 +370,7 @@ void adjustPerf(const Route& r, Direction dir, Perf* perf, int n, bool timeThem,
             e.time = it->second;
         }
         e.memory = std::max(e.memory, need);
-        e.determinism = a->deterministic() ? CUDNN_DETERMINISTIC : CUDNN_NON_DETERMINISTIC;
+        e.determinism = reproducible(a, dir) ? CUDNN_DETERMINISTIC : CUDNN_NON_DETERMINISTIC;
         e.mathType = cudnnMathTypeFor(r.p);
     }
     if (timeThem)
