@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -302,9 +303,15 @@ std::string describe(const Route& r, Direction dir, int algo, const Algorithm* a
     return std::string(dirName(dir)) + " " + r.p.str() + " cudnn-algo " + std::to_string(algo) + " -> convx " + a->name();
 }
 
+constexpr size_t kNoWorkspace = SIZE_MAX;  // convx could not size it: cuDNN keeps the call
+
 size_t convxWorkspace(const Route& r, const Algorithm* a) {
     InsideConvx inside;
-    return a->workspaceSize(r.p);
+    try {
+        return a->workspaceSize(r.p);
+    } catch (const std::exception&) {
+        return kNoWorkspace;
+    }
 }
 
 // Best of three timed runs after a warm-up, on the handle's stream; < 0 when convx fails.
@@ -354,15 +361,18 @@ bool runConvx(const Route& r, Direction dir, const Algorithm* a, const void* alp
 
 // After the real Get_v7 / Find: entries convx will run report convx's workspace (the larger of
 // the two, so a fallback to cuDNN also fits), determinism and math; with `times`, convx's time.
+// Returns how many entries convx took over.
 template <class Perf>
-void adjustPerf(const Route& r, Direction dir, Perf* perf, int n, bool timeThem, const Buffers* b, void* ws, size_t wsBytes) {
+int adjustPerf(const Route& r, Direction dir, Perf* perf, int n, bool timeThem, const Buffers* b, void* ws, size_t wsBytes) {
     std::map<const Algorithm*, float> times;
+    int taken = 0;
     for (int i = 0; i < n; ++i) {
         Perf& e = perf[i];
         if (e.status != CUDNN_STATUS_SUCCESS) continue;  // cuDNN cannot run it: no fallback, leave it
         const Algorithm* a = routed(r, dir, int(e.algo));
         if (!a) continue;
         const size_t need = convxWorkspace(r, a);
+        if (need == kNoWorkspace) continue;
         if (timeThem) {
             auto it = times.find(a);
             if (it == times.end()) it = times.emplace(a, need <= wsBytes ? timeConvx(r, a, *b, ws, wsBytes) : -1.0f).first;
@@ -372,13 +382,15 @@ void adjustPerf(const Route& r, Direction dir, Perf* perf, int n, bool timeThem,
         e.memory = std::max(e.memory, need);
         e.determinism = reproducible(a, dir) ? CUDNN_DETERMINISTIC : CUDNN_NON_DETERMINISTIC;
         e.mathType = cudnnMathTypeFor(r.p);
+        ++taken;
     }
-    if (timeThem)
+    if (timeThem && taken)
         std::stable_sort(perf, perf + n, [](const Perf& l, const Perf& rr) {
             const bool lo = l.status == CUDNN_STATUS_SUCCESS, ro = rr.status == CUDNN_STATUS_SUCCESS;
             if (lo != ro) return lo;
             return lo && l.time < rr.time;
         });
+    return taken;
 }
 
 // Device buffers for the allocating Find (cuDNN allocates there too); freed on destruction.
@@ -412,16 +424,17 @@ cudnnStatus_t findBody(const char* fn, Direction dir, cudnnHandle_t ch, cudnnTen
         passed(fn, r.why);
         return rs;
     }
+    int taken = 0;
     if (given) {
-        adjustPerf(r, dir, perf, *returned, true, given, ws, wsBytes);
+        taken = adjustPerf(r, dir, perf, *returned, true, given, ws, wsBytes);
     } else {
         // Buffers of the call's shapes (and convx's largest workspace) to time convx on.
         size_t xb = 0, wb = 0, yb = 0, need = 0;
         cudnnGetTensorSizeInBytes(x, &xb);
         cudnnGetFilterSizeInBytes(w, &wb);
         cudnnGetTensorSizeInBytes(y, &yb);
-        if (r.pick) need = std::max(need, convxWorkspace(r, r.pick));
-        if (r.deterministic) need = std::max(need, convxWorkspace(r, r.deterministic));
+        for (const Algorithm* a : {r.pick, r.deterministic})
+            if (a && convxWorkspace(r, a) != kNoWorkspace) need = std::max(need, convxWorkspace(r, a));
         DeviceBuffers db;
         db.alloc(0, xb), db.alloc(1, wb), db.alloc(2, yb), db.alloc(3, need);
         if (!db.ok) {
@@ -429,7 +442,11 @@ cudnnStatus_t findBody(const char* fn, Direction dir, cudnnHandle_t ch, cudnnTen
             return rs;
         }
         const Buffers b{db.p[0], db.p[1], db.p[2]};
-        adjustPerf(r, dir, perf, *returned, true, &b, db.p[3], need);
+        taken = adjustPerf(r, dir, perf, *returned, true, &b, db.p[3], need);
+    }
+    if (!taken) {
+        passed(fn, "convx could not run any of cuDNN's candidates here");
+        return rs;
     }
     handled(fn, std::string(dirName(dir)) + " " + r.p.str() + " -> convx " + r.pick->name() + " timed");
     return rs;
@@ -512,12 +529,13 @@ CXI_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t handle, co
     const size_t cudnnNeed = rs == CUDNN_STATUS_SUCCESS ? *sizeInBytes : 0;                        \
     const Route r = decide(dir, handle, xd, wd, convDesc, yd);                                     \
     const Algorithm* a = routed(r, dir, int(algo));                                                \
-    if (!a) {                                                                                      \
-        passed(#fn, r.ok ? "no deterministic convx algorithm" : r.why);                            \
+    const size_t convxNeed = a ? convxWorkspace(r, a) : kNoWorkspace;                              \
+    if (convxNeed == kNoWorkspace) {                                                               \
+        passed(#fn, !r.ok ? r.why : a ? "convx cannot size it" : "no deterministic convx algorithm"); \
         return rs;                                                                                 \
     }                                                                                              \
     /* Any enum is accepted: cuDNN's need counts only where cuDNN could run it as a fallback. */   \
-    *sizeInBytes = std::max(convxWorkspace(r, a), cudnnNeed);                                   \
+    *sizeInBytes = std::max(convxNeed, cudnnNeed);                                                 \
     handled(#fn, describe(r, dir, int(algo), a) + " workspace " + std::to_string(*sizeInBytes));  \
     return CUDNN_STATUS_SUCCESS;
 
@@ -582,7 +600,10 @@ CXI_EXPORT cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudn
         passed(#fn, r.why);                                                         \
         return rs;                                                                  \
     }                                                                               \
-    adjustPerf(r, dir, perfResults, *returnedAlgoCount, false, nullptr, nullptr, 0); \
+    if (!adjustPerf(r, dir, perfResults, *returnedAlgoCount, false, nullptr, nullptr, 0)) { \
+        passed(#fn, "convx takes none of cuDNN's candidates");                     \
+        return rs;                                                                  \
+    }                                                                               \
     handled(#fn, std::string(dirName(dir)) + " " + r.p.str() + " -> convx " + r.pick->name()); \
     return rs;
 
