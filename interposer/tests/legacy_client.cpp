@@ -1,6 +1,7 @@
 // A client of cuDNN's legacy convolution API, as applications write it (it knows nothing of
 // convx): forward, backward data and backward filter; algorithms from Get_v7, from Find, from
-// FindEx, or hard-coded; groups, depthwise, dilation, stride, NHWC; alpha/beta with beta = 1.
+// FindEx, or hard-coded; groups, depthwise, dilation, stride, NHWC; alpha/beta with beta = 1
+// (and with beta = 0 the outputs start as NaN, which must never be read).
 // Every result is checked against a float64 host reference, so a run with LD_PRELOAD of
 // libconvx_cudnn.so and a run without give the same answers within fp32 rounding. With
 // CONVX_EXPECT_INTERPOSER=1 the interposer's counters must show that convx ran convolutions.
@@ -9,7 +10,10 @@
 #include <cudnn.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -129,6 +133,8 @@ void runCase(cudnnHandle_t h, const Case& cs, std::mt19937& rng) {
 
     std::vector<float> x(xs.size()), w(ws.size()), dy(ys.size()), priorY(ys.size()), priorX(xs.size()), priorW(ws.size());
     fill(x, rng), fill(w, rng), fill(dy, rng), fill(priorY, rng), fill(priorX, rng), fill(priorW, rng);
+    if (cs.beta == 0.0f)  // with beta = 0 the output must never be read: poison it
+        for (std::vector<float>* v : {&priorY, &priorX, &priorW}) std::fill(v->begin(), v->end(), std::numeric_limits<float>::quiet_NaN());
 
     // The float64 reference of all three directions, with the magnitudes for the error bound.
     std::vector<double> y(ys.size()), dx(xs.size()), dw(ws.size()), my(ys.size()), mdx(xs.size()), mdw(ws.size());
@@ -183,7 +189,13 @@ void runCase(cudnnHandle_t h, const Case& cs, std::mt19937& rng) {
             upload(gy, priorY);  // Find wrote y
         }
         size_t bytes = 0;
-        CHECK_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, cudnnConvolutionFwdAlgo_t(algo), &bytes));
+        if (cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, cudnnConvolutionFwdAlgo_t(algo), &bytes) != CUDNN_STATUS_SUCCESS) {
+            // Plain cuDNN may not implement the hard-coded algorithm here (the interposer takes any).
+            std::printf("note: cuDNN refuses fwd algo %d for %s; using Get_v7's pick\n", algo, what);
+            CHECK_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(h, xd, wd, cd, yd, requested, &returned, perf));
+            algo = firstSuccess(perf, returned, what);
+            CHECK_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, xd, wd, cd, yd, cudnnConvolutionFwdAlgo_t(algo), &bytes));
+        }
         void* ws = nullptr;
         if (bytes) CHECK_CUDA(cudaMalloc(&ws, bytes));
         CHECK_CUDNN(cudnnConvolutionForward(h, &cs.alpha, xd, gx, wd, gw, cd, cudnnConvolutionFwdAlgo_t(algo), ws, bytes, &cs.beta, yd, gy));
@@ -208,7 +220,13 @@ void runCase(cudnnHandle_t h, const Case& cs, std::mt19937& rng) {
             upload(gx, priorX);
         }
         size_t bytes = 0;
-        CHECK_CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, yd, cd, xd, cudnnConvolutionBwdDataAlgo_t(algo), &bytes));
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, yd, cd, xd, cudnnConvolutionBwdDataAlgo_t(algo), &bytes) !=
+            CUDNN_STATUS_SUCCESS) {
+            std::printf("note: cuDNN refuses bwd_d algo %d for %s; using Get_v7's pick\n", algo, what);
+            CHECK_CUDNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, wd, yd, cd, xd, requested, &returned, perf));
+            algo = firstSuccess(perf, returned, what);
+            CHECK_CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd, yd, cd, xd, cudnnConvolutionBwdDataAlgo_t(algo), &bytes));
+        }
         void* ws = nullptr;
         if (bytes) CHECK_CUDA(cudaMalloc(&ws, bytes));
         CHECK_CUDNN(cudnnConvolutionBackwardData(h, &cs.alpha, wd, gw, yd, gy, cd, cudnnConvolutionBwdDataAlgo_t(algo), ws, bytes, &cs.beta,
@@ -235,7 +253,13 @@ void runCase(cudnnHandle_t h, const Case& cs, std::mt19937& rng) {
             upload(gw, priorW);
         }
         size_t bytes = 0;
-        CHECK_CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd, yd, cd, wd, cudnnConvolutionBwdFilterAlgo_t(algo), &bytes));
+        if (cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd, yd, cd, wd, cudnnConvolutionBwdFilterAlgo_t(algo), &bytes) !=
+            CUDNN_STATUS_SUCCESS) {
+            std::printf("note: cuDNN refuses bwd_w algo %d for %s; using Get_v7's pick\n", algo, what);
+            CHECK_CUDNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, xd, yd, cd, wd, requested, &returned, perf));
+            algo = firstSuccess(perf, returned, what);
+            CHECK_CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd, yd, cd, wd, cudnnConvolutionBwdFilterAlgo_t(algo), &bytes));
+        }
         void* ws = nullptr;
         if (bytes) CHECK_CUDA(cudaMalloc(&ws, bytes));
         CHECK_CUDNN(cudnnConvolutionBackwardFilter(h, &cs.alpha, xd, gx, yd, gy, cd, cudnnConvolutionBwdFilterAlgo_t(algo), ws, bytes,
