@@ -481,7 +481,10 @@ cudnnStatus_t findBody(const char* fn, Direction dir, cudnnHandle_t ch, cudnnTen
             if (a && convxWorkspace(r, a) != kNoWorkspace) need = std::max(need, convxWorkspace(r, a));
         DeviceBuffers db;
         db.alloc(0, xb), db.alloc(1, wb), db.alloc(2, yb), db.alloc(3, need);
+        // The zeroing ran on the legacy stream, which a non-blocking client stream does not wait for.
+        if (db.ok && cudaDeviceSynchronize() != cudaSuccess) db.ok = false;
         if (!db.ok) {
+            cudaGetLastError();
             passed(fn, "no device memory to time convx");
             return rs;
         }
