@@ -74,7 +74,8 @@ void compare(const char* what, const Case& cs, const std::vector<float>& got, co
     size_t bad = 0;
     for (size_t i = 0; i < got.size(); ++i) {
         const double want = cs.alpha * ref[i] + cs.beta * prior[i];
-        const double tol = 1e-5 * (std::fabs(cs.alpha) * mag[i] + std::fabs(cs.beta * prior[i])) + 1e-6;
+        // Loose enough for FFT/Winograd picks of plain cuDNN; a wrong index errs by O(mag).
+        const double tol = 2e-4 * (std::fabs(cs.alpha) * mag[i] + std::fabs(cs.beta * prior[i])) + 1e-5;
         const double err = std::fabs(double(got[i]) - want);
         if (!(err <= tol)) ++bad;
         worst = std::max(worst, err);
