@@ -1,7 +1,7 @@
 // libconvx_cudnn.so: an LD_PRELOAD interposer that routes an unmodified application's cuDNN
 // legacy convolution calls through convx's selector (docs/interposer.md).
 //
-// Exported in the version node libcudnn.so.9 (interposer/libcudnn.map): the three convolution
+// Exported in the version node libcudnn.so.9 (interposer/libcudnn.map.in): the three convolution
 // entry points and their Get_v7 / Find / FindEx / MaxCount / WorkspaceSize queries. Everything
 // else (descriptors, other ops) is not defined here and resolves to the real cuDNN. cuDNN owns
 // every descriptor: a call is read back with cuDNN's getters into convx descriptors. What convx
@@ -11,6 +11,10 @@
 // Re-entrancy: convx's own cuDNN fallback (CONVX_ALGO_CUDNN) calls cudnnConvolution* too, and
 // those calls land here again (the preload comes first in symbol lookup). A thread-local depth
 // marks "inside convx": such calls go straight to the real cuDNN, uncounted.
+//
+// Built twice: libconvx_cudnn.so (the preload), and with CONVX_CUDNN_FORWARDING as the
+// forwarding libcudnn.so.9, where the real library is loaded by absolute path instead of found
+// with RTLD_NEXT, and generated trampolines forward every other cuDNN function to it.
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 #include <dlfcn.h>
