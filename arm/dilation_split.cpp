@@ -15,7 +15,7 @@ namespace {
 template <class T>
 void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) {
     const Conv3d g = conv3dOf(p);
-    const int nt = trimmed::threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+    const int nt = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
     const DilationSplitPlan plan = makeDilationSplitPlan(p);
     // Scratch is the calling thread's, not the workspace: AUTO callers that pass none still get
     // this algorithm.

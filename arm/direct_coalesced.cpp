@@ -13,22 +13,12 @@
 #endif
 
 #include "algorithm.h"
+#include "threads.h"
 #include "direct_coalesced_plan.h"
 
 namespace convx {
 
 namespace {
-
-int threadCount(int threads) {
-#ifdef _OPENMP
-    // The same cap as the reference: an absurd request must not crash the OpenMP runtime.
-    const int cap = std::max(64, 4 * omp_get_num_procs());
-    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
-#else
-    (void)threads;
-    return 1;
-#endif
-}
 
 // Offset of kernel-order tap t in the user's filter; CONVOLUTION mode mirrors the window.
 inline int64_t userTapOffset(const Conv3d& g, int64_t t) {
@@ -311,7 +301,7 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     static_assert(kDcCpuChunk % V == 0 && kDcCpuChunk % PT == 0, "a chunk holds whole tiles");
     const DcCpuPlan pl = planDcCpu(p);
     const Conv3d& g = pl.g;
-    const int nt = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+    const int nt = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
     const T* x = static_cast<const T*>(b.x);
     T* y = static_cast<T*>(b.y);
     // The packed filter: the executor's own buffer, so the call needs no workspace. Kept per

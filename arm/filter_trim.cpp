@@ -25,7 +25,7 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     const ForwardView view = forwardViewOf(p);
     const Conv3d& g = view.g;
     const bool bwd = p.dir == Direction::BackwardData;
-    const int nt = trimmed::threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+    const int nt = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
     // Scratch is the calling thread's, not the workspace: AUTO callers that pass none (the cuDNN
     // habit for direct algorithms) still get this algorithm.
     T* wp = trimmed::scratch<T>(trimmed::packedFilterElems(g), 0);

@@ -23,22 +23,13 @@
 #endif
 
 #include "algorithm.h"
+#include "threads.h"
 #include "geometry.h"
 #include "kernel_split_plan.h"
 
 namespace convx {
 
 namespace {
-
-int threadCount(int threads) {
-#ifdef _OPENMP
-    const int cap = std::max(64, 4 * omp_get_num_procs());  // as the reference: huge requests crash the runtime
-    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
-#else
-    (void)threads;
-    return 1;
-#endif
-}
 
 // A (t0, t1) pair of taps valid for one phase row: its flattened tap base and dy row offset.
 struct RowTap {
@@ -425,7 +416,7 @@ public:
     }
     size_t workspaceSize(const Problem&) const override { return 0; }
     void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        const int nt = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+        const int nt = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
         if (p.dtype == DType::F32) runTyped<float>(p, b, s, nt);
         else runTyped<double>(p, b, s, nt);
     }

@@ -13,6 +13,7 @@
 #endif
 
 #include "algorithm.h"
+#include "threads.h"
 #include "error.h"
 #include "geometry.h"
 #include "split_k_plan.h"
@@ -23,16 +24,6 @@ namespace {
 
 inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 inline int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
-
-int threadCount(int threads) {
-#ifdef _OPENMP
-    const int cap = std::max(64, 4 * omp_get_num_procs());  // as the reference: never ask for absurd teams
-    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
-#else
-    (void)threads;
-    return 1;
-#endif
-}
 
 constexpr int64_t kTM = SplitKPlan::kTileM;
 constexpr int64_t kTN = SplitKPlan::kTileN;
@@ -294,7 +285,7 @@ public:
     }
     size_t workspaceSize(const Problem& p) const override { return makeSplitKPlan(p).workspaceBytes(); }
     void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        const int nt = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+        const int nt = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
         if (p.dtype == DType::F64) runSplitK<double>(p, b, s, ctx.workspace, nt);
         else runSplitK<float>(p, b, s, ctx.workspace, nt);
     }

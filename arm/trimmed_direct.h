@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "filter_trim_plan.h"
+#include "threads.h"
 #include "geometry.h"
 
 #ifdef _OPENMP
@@ -26,16 +27,6 @@ namespace trimmed {
 
 constexpr int KB = 4;  // output channels per register tile
 constexpr int QB = 8;  // output columns per register tile
-
-inline int threadCount(int requested) {
-#ifdef _OPENMP
-    const int cap = std::max(64, 4 * omp_get_num_procs());
-    return requested > 0 ? std::min(requested, cap) : omp_get_max_threads();
-#else
-    (void)requested;
-    return 1;
-#endif
-}
 
 // Scratch of the calling thread (packed filter, repacked x), kept between calls: a fresh
 // allocation per call costs more in page faults than the convolution of a small layer.
@@ -206,7 +197,7 @@ void runRows(const Job<T>& J, const std::vector<SubView>& subs) {
     for (size_t i = 0; i < subs.size(); ++i)
         prefix[i + 1] = prefix[i] + J.N * J.G * kb * subs[i].ax[0].trim->O * subs[i].ax[1].trim->O;
     const int64_t rows = prefix.back();
-    const int nt = threadCount(J.threads);
+    const int nt = cpuThreadCount(J.threads);
 #pragma omp parallel num_threads(nt)
     {
         std::vector<int64_t> xoffs(static_cast<size_t>(J.R[0] * J.R[1])), tapIdx(xoffs.size());

@@ -1,4 +1,5 @@
 #include "reference.h"
+#include "threads.h"
 
 #include "geometry.h"
 
@@ -25,19 +26,6 @@ struct Range {
 inline Range validOutputs(int64_t I, int64_t O, int64_t s, int64_t off) {
     // off = t*d - p: input index = o*s + off
     return {std::max<int64_t>(0, ceilDiv(-off, s)), std::min<int64_t>(O - 1, floorDiv(I - 1 - off, s))};
-}
-
-int threadCount(int threads) {
-#ifdef _OPENMP
-    // convxSetNumThreads accepts any positive count; asking OpenMP for, say, a million threads
-    // crashes the runtime when it cannot create them. Oversubscription beyond a few threads per
-    // processor buys nothing, so the request is capped there.
-    const int cap = std::max(64, 4 * omp_get_num_procs());
-    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
-#else
-    (void)threads;
-    return 1;
-#endif
 }
 
 // Packed double copy of an activation tensor with `ch` channels and spatial dims `sp`.
@@ -199,7 +187,7 @@ void backwardFilter(const Geometry& g, const std::vector<double>& X, const std::
 
 void referenceConvolution(const Problem& p, const Buffers& b, Scale s, int threads) {
     const Geometry g = conv3dOf(p);
-    const int nt = threadCount(threads);
+    const int nt = cpuThreadCount(threads);
     switch (p.dir) {
         case Direction::Forward: {
             const auto X = loadActivation(b.x, p.dtype, g.xs, g.N, g.C, g.I, nt);
