@@ -5,6 +5,7 @@
 
 namespace convx {
 
+const Algorithm* cpuDepthwiseAlgorithm();
 const Algorithm* cpuDirectCoalescedAlgorithm();
 const Algorithm* cpuKernelSplitAlgorithm();
 const Algorithm* cpuReferenceAlgorithm();
@@ -13,6 +14,9 @@ const Algorithm* cpuSplitKAlgorithm();
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cpuKernelSplitAlgorithm());      // backward-data
     out.push_back(cpuSplitKAlgorithm());           // backward-filter
+#ifdef CONVX_HAVE_HWY
+    out.push_back(cpuDepthwiseAlgorithm());        // groups == C, all directions (needs Highway)
+#endif
     out.push_back(cpuDirectCoalescedAlgorithm());  // forward
     out.push_back(cpuReferenceAlgorithm());
 }

@@ -1,0 +1,523 @@
+// CONVX_ALGO_DEPTHWISE on the CPU: direct depthwise convolution (groups == C, any channel
+// multiplier), all three directions, written once with Google Highway and compiled for every
+// target Highway attains (SSE4/AVX2/AVX-512 on x86, NEON on aarch64), the best picked at run
+// time. Implicit padding everywhere: no padded copy of any tensor; interior tiles run unchecked
+// and the border is clipped per row and per tap. Each output element is summed by one job in a
+// fixed order, so the bits do not depend on the thread count. See docs/algorithms/depthwise.md.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "arm/depthwise.cpp"
+// Scalable SVE vectors cannot live in the register-tile arrays below; NEON serves aarch64.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
+#include <hwy/foreach_target.h>  // re-includes this file once per target
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "algorithm.h"
+#include "depthwise_plan.h"
+
+#ifndef CONVX_DEPTHWISE_SHARED
+#define CONVX_DEPTHWISE_SHARED
+namespace convx {
+namespace dw {
+
+// What every kernel needs; the filter arrives repacked (wt), the rest are the user's buffers by
+// role (dx is x, dy is y, dw is w).
+struct Args {
+    DwPlan pl;
+    const float* x = nullptr;
+    const float* wt = nullptr;  // NCHW kernels: [k][r][s]; NHWC kernels: [r][s][k]; CONVOLUTION mode mirrored in
+    float* xo = nullptr;        // dx (backward-data)
+    float* y = nullptr;         // y (forward) or dy (read by the backward directions)
+    float* wo = nullptr;        // dw (weight gradient)
+    float alpha = 1.f, beta = 0.f;
+    int threads = 1;
+};
+
+inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+inline int64_t ceilDiv(int64_t a, int64_t b) { return -floorDiv(-a, b); }
+inline int64_t clampI(int64_t v, int64_t lo, int64_t hi) { return std::min(std::max(v, lo), hi); }
+inline bool inside(int64_t i, int64_t n) { return i >= 0 && i < n; }
+
+// Channels per weight-gradient job of the channels-last kernel: a multiple of every target's
+// lane count, so the jobs (and the bits) are the same on every machine of one target.
+constexpr int64_t kChanBlock = 16;
+constexpr int kRowTile = 4;  // output rows per register tile of the channels-first forward kernels
+
+}  // namespace dw
+}  // namespace convx
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace convx {
+namespace dw {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+// out = alpha * v + beta * out, beta == 0 never reading out.
+HWY_INLINE void storeScaled(D d, float* out, V v, const Args& a) {
+    V o = hn::Mul(hn::Set(d, a.alpha), v);
+    if (a.beta != 0.f) o = hn::MulAdd(hn::Set(d, a.beta), hn::LoadU(d, out), o);
+    hn::StoreU(o, d, out);
+}
+HWY_INLINE void storeScaled1(float* out, float v, const Args& a) {
+    float o = a.alpha * v;
+    if (a.beta != 0.f) o += a.beta * *out;
+    *out = o;
+}
+
+// The input vector for L consecutive outputs at stride SW (1: contiguous, 2: the even lanes of
+// a de-interleaving load of 2L elements).
+template <int SW>
+HWY_INLINE V loadStrided(D d, const float* p) {
+    if constexpr (SW == 1) {
+        return hn::LoadU(d, p);
+    } else {
+        V even, odd;
+        hn::LoadInterleaved2(d, p, even, odd);
+        (void)odd;
+        return even;
+    }
+}
+
+// ------------------------------------------------------------------ NCHW forward
+// One output plane (n, k): register tiles of kRowTile output rows x one vector along Q. Rows
+// outside the input skip their taps (a scalar test per tile row and filter row); the columns
+// whose window leaves the row are done one by one with clipping. KR/KS fix the window (0: any),
+// SW the stride along W (0: any, then no vector columns).
+template <int KR, int KS, int SW>
+void fwdPlane(const Args& a, const float* in, const float* f, float* out) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2];
+    const int64_t R = KR ? KR : g.R[1], S = KS ? KS : g.R[2];
+    const int64_t sh = g.S[1], sw = SW ? SW : g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t xr = g.xs[3], yr = g.ys[3];
+    // Interior columns: every tap's input inside the row (the de-interleaving load reads one past).
+    const int64_t extra = SW == 2 ? 1 : 0;
+    const int64_t qLo = clampI(ceilDiv(pw, sw), 0, Q);
+    const int64_t qHi = SW ? clampI(floorDiv(W - 1 - extra - (S - 1) * dl + pw, sw) + 1, qLo, Q) : qLo;
+    const int64_t qVecEnd = qLo + (qHi - qLo) / L * L;
+    constexpr int FT = KR && KS ? KR * KS : 1;
+    V fv[FT];
+    if constexpr (KR && KS)
+        for (int t = 0; t < FT; ++t) fv[t] = hn::Set(d, f[t]);
+    for (int64_t p0 = 0; p0 < P; p0 += kRowTile) {
+        const int64_t nr = std::min<int64_t>(kRowTile, P - p0);
+        for (int64_t q = qLo; q < qVecEnd; q += L) {
+            V acc[kRowTile];
+            for (int i = 0; i < kRowTile; ++i) acc[i] = hn::Zero(d);
+            for (int64_t r = 0; r < R; ++r) {
+                for (int i = 0; i < kRowTile; ++i) {
+                    const int64_t ih = (p0 + i) * sh - ph + r * dh;
+                    if (i >= nr || !inside(ih, H)) continue;
+                    const float* src = in + ih * xr + q * sw - pw;
+                    for (int64_t s = 0; s < S; ++s) {
+                        V fs;
+                        if constexpr (KR && KS) fs = fv[r * S + s];
+                        else fs = hn::Set(d, f[r * S + s]);
+                        acc[i] = hn::MulAdd(loadStrided<SW ? SW : 1>(d, src + s * dl), fs, acc[i]);
+                    }
+                }
+            }
+            for (int i = 0; i < nr; ++i) storeScaled(d, out + (p0 + i) * yr + q, acc[i], a);
+        }
+        // Border and leftover columns, clipped per tap.
+        for (int64_t i = 0; i < nr; ++i) {
+            const int64_t p = p0 + i;
+            auto column = [&](int64_t q) {
+                float sum = 0.f;
+                for (int64_t r = 0; r < R; ++r) {
+                    const int64_t ih = p * sh - ph + r * dh;
+                    if (!inside(ih, H)) continue;
+                    for (int64_t s = 0; s < S; ++s) {
+                        const int64_t iw = q * sw - pw + s * dl;
+                        if (inside(iw, W)) sum += in[ih * xr + iw] * f[r * S + s];
+                    }
+                }
+                storeScaled1(out + p * yr + q, sum, a);
+            };
+            for (int64_t q = 0; q < qLo; ++q) column(q);
+            for (int64_t q = qVecEnd; q < Q; ++q) column(q);
+        }
+    }
+}
+
+void fwdNchw(const Args& a, int64_t job) {
+    const Conv3d& g = a.pl.g;
+    const int64_t n = job / g.K, k = job % g.K, c = k / a.pl.M;
+    const float* in = a.x + n * g.xs[0] + c * g.xs[1];
+    const float* f = a.wt + k * g.R[1] * g.R[2];
+    float* out = a.y + n * g.ys[0] + k * g.ys[1];
+    switch (a.pl.kernel) {  // the forward part of the microkernel table
+        case DwKernel::FwdRows3x3S1: return fwdPlane<3, 3, 1>(a, in, f, out);
+        case DwKernel::FwdRows3x3S2: return fwdPlane<3, 3, 2>(a, in, f, out);
+        case DwKernel::FwdRows5x5S1: return fwdPlane<5, 5, 1>(a, in, f, out);
+        case DwKernel::FwdRows5x5S2: return fwdPlane<5, 5, 2>(a, in, f, out);
+        case DwKernel::FwdRowsS1: return fwdPlane<0, 0, 1>(a, in, f, out);
+        case DwKernel::FwdRowsS2: return fwdPlane<0, 0, 2>(a, in, f, out);
+        default: return fwdPlane<0, 0, 0>(a, in, f, out);
+    }
+}
+
+// ------------------------------------------------------------------ NCHW backward-data
+// dx[h][w] = sum over taps (r, s) and multiplier m of w[r][s] * dy[p][q] where h = p sh - ph + r dh
+// and w = q sw - pw + s dw: the rotated filter run over dy. A dx row splits by column phase
+// phi = w mod sw into sw de-interleaved rows; for one tap every dx column of phase phi reads
+// consecutive dy columns, so each (tap, phase) is a contiguous vector loop with its range
+// clipped once (the phase rule; stride 1 is one phase). Rows: only the taps whose row
+// (h + ph - r dh) is a multiple of sh contribute. tmp holds the phases side by side.
+void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2];
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t n = job / g.C, c = job % g.C, M = a.pl.M;
+    const int64_t J = ceilDiv(W, sw);  // columns per phase row (at most)
+    float* outPlane = a.xo + n * g.xs[0] + c * g.xs[1];
+    for (int64_t h = 0; h < H; ++h) {
+        std::fill(tmp, tmp + sw * J, 0.f);
+        for (int64_t m = 0; m < M; ++m) {
+            const int64_t k = c * M + m;
+            const float* dyPlane = a.y + n * g.ys[0] + k * g.ys[1];
+            const float* f = a.wt + k * R * S;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t t = h + ph - r * dh;
+                if (floorDiv(t, sh) * sh != t) continue;
+                const int64_t p = t / sh;
+                if (!inside(p, P)) continue;
+                const float* dyRow = dyPlane + p * g.ys[3];
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t u = pw - s * dl;               // w + u = q sw
+                    const int64_t phi = floorDiv(-u, 1) - floorDiv(-u, sw) * sw;  // (-u) mod sw
+                    if (phi >= W) continue;
+                    const int64_t cs = (phi + u) / sw;           // q = j + cs (exact)
+                    const int64_t Jphi = ceilDiv(W - phi, sw);
+                    const int64_t jLo = std::max<int64_t>(0, -cs), jHi = std::min(Jphi, Q - cs);
+                    if (jLo >= jHi) continue;
+                    float* row = tmp + phi * J;
+                    const float fs = f[r * S + s];
+                    const V fv = hn::Set(d, fs);
+                    int64_t j = jLo;
+                    for (; j + L <= jHi; j += L)
+                        hn::StoreU(hn::MulAdd(hn::LoadU(d, dyRow + j + cs), fv, hn::LoadU(d, row + j)), d, row + j);
+                    for (; j < jHi; ++j) row[j] += dyRow[j + cs] * fs;
+                }
+            }
+        }
+        float* out = outPlane + h * g.xs[3];
+        if (sw == 1) {
+            int64_t w = 0;
+            for (; w + L <= W; w += L) storeScaled(d, out + w, hn::LoadU(d, tmp + w), a);
+            for (; w < W; ++w) storeScaled1(out + w, tmp[w], a);
+        } else {
+            for (int64_t w = 0; w < W; ++w) storeScaled1(out + w, tmp[(w % sw) * J + w / sw], a);
+        }
+    }
+}
+
+// ------------------------------------------------------------------ NCHW weight gradient
+// dw[k][r][s] = sum over n, p, q of dy[n][k][p][q] * x[n][c][p sh - ph + r dh][q sw - pw + s dw].
+// One job per output channel k; per tap two vector accumulators streamed over the rows of dy
+// and x (the q range clipped once per row and tap), one lane reduction at the end, and the
+// clipped-off columns in a scalar sum: a fixed order.
+template <int SW>
+void bwdFilterNchwT(const Args& a, int64_t k) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2];
+    const int64_t sh = g.S[1], sw = SW ? SW : g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t c = k / a.pl.M;
+    for (int64_t r = 0; r < R; ++r) {
+        for (int64_t s = 0; s < S; ++s) {
+            V acc0 = hn::Zero(d), acc1 = hn::Zero(d);
+            float tail = 0.f;
+            const int64_t off = s * dl - pw;  // input column of output q: q sw + off
+            const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q);
+            const int64_t qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
+            const int64_t qVecHi = SW == 0 ? qLo : SW == 2 ? clampI(floorDiv(W - 2 - off, sw) + 1, qLo, qHi) : qHi;
+            for (int64_t n = 0; n < g.N; ++n) {
+                const float* xPlane = a.x + n * g.xs[0] + c * g.xs[1];
+                const float* dyPlane = a.y + n * g.ys[0] + k * g.ys[1];
+                for (int64_t p = 0; p < P; ++p) {
+                    const int64_t ih = p * sh - ph + r * dh;
+                    if (!inside(ih, H)) continue;
+                    const float* xRow = xPlane + ih * g.xs[3] + off;
+                    const float* dyRow = dyPlane + p * g.ys[3];
+                    int64_t q = qLo;
+                    if constexpr (SW != 0) {
+                        for (; q + 2 * L <= qVecHi; q += 2 * L) {
+                            acc0 = hn::MulAdd(hn::LoadU(d, dyRow + q), loadStrided<SW>(d, xRow + q * sw), acc0);
+                            acc1 = hn::MulAdd(hn::LoadU(d, dyRow + q + L), loadStrided<SW>(d, xRow + (q + L) * sw), acc1);
+                        }
+                        for (; q + L <= qVecHi; q += L)
+                            acc0 = hn::MulAdd(hn::LoadU(d, dyRow + q), loadStrided<SW>(d, xRow + q * sw), acc0);
+                    }
+                    for (; q < qHi; ++q) tail += dyRow[q] * xRow[q * sw];
+                }
+            }
+            const float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(acc0, acc1))) + tail;
+            // The user's tap: CONVOLUTION mode stores the window mirrored.
+            const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+            storeScaled1(a.wo + k * g.ws[0] + ur * g.ws[3] + us * g.ws[4], sum, a);
+        }
+    }
+}
+
+void bwdFilterNchw(const Args& a, int64_t k) {
+    const int64_t sw = a.pl.g.S[2];
+    if (sw == 1) bwdFilterNchwT<1>(a, k);
+    else if (sw == 2) bwdFilterNchwT<2>(a, k);
+    else bwdFilterNchwT<0>(a, k);
+}
+
+// ------------------------------------------------------------------ NHWC (vectors over C)
+// Multiplier 1 (K == C): every tap is an elementwise product of a contiguous channel run of x
+// (or dy) and of the tap-major filter, so small maps (7x7) still fill whole vectors.
+
+// Forward, one job per output row (n, p).
+void fwdNhwc(const Args& a, int64_t job) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t n = job / P, p = job % P;
+    const float* xImg = a.x + n * g.xs[0];
+    for (int64_t q = 0; q < Q; ++q) {
+        float* out = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+        int64_t c0 = 0;
+        for (; c0 + 2 * L <= C; c0 += 2 * L) {
+            V acc0 = hn::Zero(d), acc1 = hn::Zero(d);
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (!inside(iw, W)) continue;
+                    const float* src = xImg + ih * g.xs[3] + iw * g.xs[4] + c0;
+                    const float* f = a.wt + (r * S + s) * C + c0;
+                    acc0 = hn::MulAdd(hn::LoadU(d, src), hn::LoadU(d, f), acc0);
+                    acc1 = hn::MulAdd(hn::LoadU(d, src + L), hn::LoadU(d, f + L), acc1);
+                }
+            }
+            storeScaled(d, out + c0, acc0, a);
+            storeScaled(d, out + c0 + L, acc1, a);
+        }
+        for (; c0 < C; ++c0) {
+            float sum = 0.f;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (inside(iw, W)) sum += xImg[ih * g.xs[3] + iw * g.xs[4] + c0] * a.wt[(r * S + s) * C + c0];
+                }
+            }
+            storeScaled1(out + c0, sum, a);
+        }
+    }
+}
+
+// Backward-data, one job per dx row (n, h): each dx pixel gathers the taps whose dy pixel
+// exists (the phase rule per pixel).
+void bwdDataNhwc(const Args& a, int64_t job) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t n = job / H, h = job % H;
+    const float* dyImg = a.y + n * g.ys[0];
+    for (int64_t w = 0; w < W; ++w) {
+        float* out = a.xo + n * g.xs[0] + h * g.xs[3] + w * g.xs[4];
+        int64_t c0 = 0;
+        auto each = [&](auto&& body) {
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t tp = h + ph - r * dh;
+                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t tq = w + pw - s * dl;
+                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                    body(dyImg + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], a.wt + (r * S + s) * C);
+                }
+            }
+        };
+        for (; c0 + L <= C; c0 += L) {
+            V acc = hn::Zero(d);
+            each([&](const float* src, const float* f) { acc = hn::MulAdd(hn::LoadU(d, src + c0), hn::LoadU(d, f + c0), acc); });
+            storeScaled(d, out + c0, acc, a);
+        }
+        for (; c0 < C; ++c0) {
+            float sum = 0.f;
+            each([&](const float* src, const float* f) { sum += src[c0] * f[c0]; });
+            storeScaled1(out + c0, sum, a);
+        }
+    }
+}
+
+// Weight gradient, one job per (block of kChanBlock channels, tap): vector accumulators over the
+// block, streamed over every (n, p, q), stored once.
+void bwdFilterNhwc(const Args& a, int64_t job) {
+    const D d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t T = R * S, t = job % T, cb = job / T, r = t / S, s = t % S;
+    const int64_t cBeg = cb * kChanBlock, cEnd = std::min(C, cBeg + kChanBlock);
+    const int64_t nv = (cEnd - cBeg) / L;  // whole vectors in this block
+    constexpr int kMaxVec = kChanBlock;    // at least one lane per vector
+    V acc[kMaxVec];
+    for (int64_t v = 0; v < nv; ++v) acc[v] = hn::Zero(d);
+    float tail[kChanBlock] = {};
+    const int64_t cTail = cBeg + nv * L;
+    const int64_t off = s * dl - pw;
+    const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q), qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
+    for (int64_t n = 0; n < g.N; ++n) {
+        for (int64_t p = 0; p < P; ++p) {
+            const int64_t ih = p * sh - ph + r * dh;
+            if (!inside(ih, H)) continue;
+            for (int64_t q = qLo; q < qHi; ++q) {
+                const float* xp = a.x + n * g.xs[0] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
+                const float* dyp = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+                for (int64_t v = 0; v < nv; ++v)
+                    acc[v] = hn::MulAdd(hn::LoadU(d, dyp + cBeg + v * L), hn::LoadU(d, xp + cBeg + v * L), acc[v]);
+                for (int64_t c = cTail; c < cEnd; ++c) tail[c - cBeg] += dyp[c] * xp[c];
+            }
+        }
+    }
+    HWY_ALIGN float lanes[kChanBlock + 64];
+    for (int64_t v = 0; v < nv; ++v) hn::StoreU(acc[v], d, lanes + v * L);
+    const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+    for (int64_t c = cBeg; c < cEnd; ++c)
+        storeScaled1(a.wo + c * g.ws[0] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
+}
+
+// ------------------------------------------------------------------ the parallel driver
+int64_t jobCount(const Args& a) {
+    const Conv3d& g = a.pl.g;
+    switch (a.pl.kernel) {
+        case DwKernel::BwdDataPhases: return g.N * g.C;
+        case DwKernel::BwdFilterTaps: return g.K;
+        case DwKernel::FwdChannels: return g.N * g.O[1];
+        case DwKernel::BwdDataChannels: return g.N * g.I[1];
+        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.R[1] * g.R[2];
+        default: return g.N * g.K;
+    }
+}
+
+void RunDepthwise(const Args& a) {
+    const int64_t jobs = jobCount(a);
+    const Conv3d& g = a.pl.g;
+    const int64_t tmpElems = g.S[2] * ceilDiv(g.I[2], g.S[2]) + 64;
+#pragma omp parallel num_threads(a.threads)
+    {
+        std::vector<float> tmp(a.pl.kernel == DwKernel::BwdDataPhases ? tmpElems : 0);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t job = 0; job < jobs; ++job) {
+            switch (a.pl.kernel) {
+                case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp.data()); break;
+                case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job); break;
+                case DwKernel::FwdChannels: fwdNhwc(a, job); break;
+                case DwKernel::BwdDataChannels: bwdDataNhwc(a, job); break;
+                case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
+                default: fwdNchw(a, job); break;
+            }
+        }
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace dw
+}  // namespace convx
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace convx {
+namespace dw {
+HWY_EXPORT(RunDepthwise);
+}
+
+namespace {
+
+int threadCount(int threads) {
+#ifdef _OPENMP
+    const int cap = std::max(64, 4 * omp_get_num_procs());
+    return threads > 0 ? std::min(threads, cap) : omp_get_max_threads();
+#else
+    (void)threads;
+    return 1;
+#endif
+}
+
+class CpuDepthwise final : public Algorithm {
+public:
+    convxConvAlgo_t id() const override { return CONVX_ALGO_DEPTHWISE; }
+    convxBackend_t backend() const override { return CONVX_BACKEND_CPU; }
+    unsigned directions() const override { return kAllDirections; }
+    Applicability isApplicable(const Problem& p) const override {
+        std::string why;
+        if (!dwFits(p, &why)) return Applicability::no(why);
+        return Applicability::yes();
+    }
+    size_t workspaceSize(const Problem&) const override { return 0; }
+    void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
+        dw::Args a;
+        a.pl = planDepthwise(p);
+        const Conv3d& g = a.pl.g;
+        a.alpha = static_cast<float>(s.alpha);
+        a.beta = static_cast<float>(s.beta);
+        a.threads = threadCount(ctx.handle ? ctx.handle->numThreads : 0);
+        const int64_t R = g.R[1], S = g.R[2], T = R * S;
+        // The filter in the kernels' order, cross-correlation orientation (small: K x taps).
+        thread_local std::vector<float> wt;
+        if (p.dir != Direction::BackwardFilter) {
+            wt.resize(static_cast<size_t>(g.K * T));
+            const float* w = static_cast<const float*>(b.w);
+            for (int64_t k = 0; k < g.K; ++k)
+                for (int64_t r = 0; r < R; ++r)
+                    for (int64_t s2 = 0; s2 < S; ++s2) {
+                        const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s2 : s2;
+                        const float v = w[k * g.ws[0] + ur * g.ws[3] + us * g.ws[4]];
+                        wt[a.pl.channelsLast ? (r * S + s2) * g.K + k : k * T + r * S + s2] = v;
+                    }
+            a.wt = wt.data();
+        }
+        switch (p.dir) {
+            case Direction::Forward:
+                a.x = static_cast<const float*>(b.x), a.y = static_cast<float*>(b.y);
+                break;
+            case Direction::BackwardData:
+                a.xo = static_cast<float*>(b.x), a.y = static_cast<float*>(b.y);
+                break;
+            case Direction::BackwardFilter:
+                a.x = static_cast<const float*>(b.x), a.y = static_cast<float*>(b.y), a.wo = static_cast<float*>(b.w);
+                break;
+        }
+        HWY_DYNAMIC_DISPATCH(dw::RunDepthwise)(a);
+    }
+};
+
+}  // namespace
+
+const Algorithm* cpuDepthwiseAlgorithm() {
+    static const CpuDepthwise a;
+    return &a;
+}
+
+}  // namespace convx
+#endif  // HWY_ONCE
