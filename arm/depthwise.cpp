@@ -64,11 +64,24 @@ namespace hn = hwy::HWY_NAMESPACE;
 using D = hn::ScalableTag<float>;
 using V = hn::Vec<D>;
 
+// Channels-first rows: at most 8 lanes (256 bits), so 14- and 28-wide maps still get whole
+// vectors on AVX-512; W4 takes the rows too short for 8.
+using W8 = hn::CappedTag<float, 8>;
+using W4 = hn::CappedTag<float, 4>;
+
 // out = alpha * v + beta * out, beta == 0 never reading out.
-HWY_INLINE void storeScaled(D d, float* out, V v, const Args& a) {
-    V o = hn::Mul(hn::Set(d, a.alpha), v);
+template <class DT>
+HWY_INLINE void storeScaled(DT d, float* out, hn::Vec<DT> v, const Args& a) {
+    auto o = hn::Mul(hn::Set(d, a.alpha), v);
     if (a.beta != 0.f) o = hn::MulAdd(hn::Set(d, a.beta), hn::LoadU(d, out), o);
     hn::StoreU(o, d, out);
+}
+// The same for the lanes of m only (the others stay as they are).
+template <class DT>
+HWY_INLINE void storeScaledMasked(DT d, float* out, hn::Vec<DT> v, hn::Mask<DT> m, const Args& a) {
+    auto o = hn::Mul(hn::Set(d, a.alpha), v);
+    if (a.beta != 0.f) o = hn::MulAdd(hn::Set(d, a.beta), hn::LoadU(d, out), o);
+    hn::BlendedStore(o, m, d, out);
 }
 HWY_INLINE void storeScaled1(float* out, float v, const Args& a) {
     float o = a.alpha * v;
@@ -78,12 +91,12 @@ HWY_INLINE void storeScaled1(float* out, float v, const Args& a) {
 
 // The input vector for L consecutive outputs at stride SW (1: contiguous, 2: the even lanes of
 // a de-interleaving load of 2L elements).
-template <int SW>
-HWY_INLINE V loadStrided(D d, const float* p) {
+template <int SW, class DT>
+HWY_INLINE hn::Vec<DT> loadStrided(DT d, const float* p) {
     if constexpr (SW == 1) {
         return hn::LoadU(d, p);
     } else {
-        V even, odd;
+        hn::Vec<DT> even, odd;
         hn::LoadInterleaved2(d, p, even, odd);
         (void)odd;
         return even;
@@ -95,9 +108,10 @@ HWY_INLINE V loadStrided(D d, const float* p) {
 // outside the input skip their taps (a scalar test per tile row and filter row); the columns
 // whose window leaves the row are done one by one with clipping. KR/KS fix the window (0: any),
 // SW the stride along W (0: any, then no vector columns).
-template <int KR, int KS, int SW>
+template <class DT, int KR, int KS, int SW>
 void fwdPlane(const Args& a, const float* in, const float* f, float* out) {
-    const D d;
+    using V = hn::Vec<DT>;
+    const DT d;
     const Conv3d& g = a.pl.g;
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2];
@@ -108,14 +122,15 @@ void fwdPlane(const Args& a, const float* in, const float* f, float* out) {
     const int64_t extra = SW == 2 ? 1 : 0;
     const int64_t qLo = clampI(ceilDiv(pw, sw), 0, Q);
     const int64_t qHi = SW ? clampI(floorDiv(W - 1 - extra - (S - 1) * dl + pw, sw) + 1, qLo, Q) : qLo;
-    const int64_t qVecEnd = qLo + (qHi - qLo) / L * L;
     constexpr int FT = KR && KS ? KR * KS : 1;
     V fv[FT];
     if constexpr (KR && KS)
         for (int t = 0; t < FT; ++t) fv[t] = hn::Set(d, f[t]);
     for (int64_t p0 = 0; p0 < P; p0 += kRowTile) {
         const int64_t nr = std::min<int64_t>(kRowTile, P - p0);
-        for (int64_t q = qLo; q < qVecEnd; q += L) {
+        // One register tile at column q; lanes below q + skip were stored already (the last,
+        // overlapping tile of a row whose interior is not a whole number of vectors).
+        auto tile = [&](int64_t q, int64_t skip) HWY_ATTR {
             V acc[kRowTile];
             for (int i = 0; i < kRowTile; ++i) acc[i] = hn::Zero(d);
             for (int64_t r = 0; r < R; ++r) {
@@ -131,7 +146,17 @@ void fwdPlane(const Args& a, const float* in, const float* f, float* out) {
                     }
                 }
             }
-            for (int i = 0; i < nr; ++i) storeScaled(d, out + (p0 + i) * yr + q, acc[i], a);
+            if (skip == 0)
+                for (int i = 0; i < nr; ++i) storeScaled(d, out + (p0 + i) * yr + q, acc[i], a);
+            else
+                for (int i = 0; i < nr; ++i)
+                    storeScaledMasked(d, out + (p0 + i) * yr + q, acc[i], hn::Not(hn::FirstN(d, static_cast<size_t>(skip))), a);
+        };
+        int64_t qVecEnd = qLo;
+        for (; qVecEnd + L <= qHi; qVecEnd += L) tile(qVecEnd, 0);
+        if (qVecEnd < qHi && qHi - qLo >= L) {
+            tile(qHi - L, qVecEnd - (qHi - L));
+            qVecEnd = qHi;
         }
         // Border and leftover columns, clipped per tap.
         for (int64_t i = 0; i < nr; ++i) {
@@ -154,21 +179,28 @@ void fwdPlane(const Args& a, const float* in, const float* f, float* out) {
     }
 }
 
+template <class DT>
+void fwdPlaneOf(const Args& a, const float* in, const float* f, float* out) {
+    switch (a.pl.kernel) {  // the forward part of the microkernel table
+        case DwKernel::FwdRows3x3S1: return fwdPlane<DT, 3, 3, 1>(a, in, f, out);
+        case DwKernel::FwdRows3x3S2: return fwdPlane<DT, 3, 3, 2>(a, in, f, out);
+        case DwKernel::FwdRows5x5S1: return fwdPlane<DT, 5, 5, 1>(a, in, f, out);
+        case DwKernel::FwdRows5x5S2: return fwdPlane<DT, 5, 5, 2>(a, in, f, out);
+        case DwKernel::FwdRowsS1: return fwdPlane<DT, 0, 0, 1>(a, in, f, out);
+        case DwKernel::FwdRowsS2: return fwdPlane<DT, 0, 0, 2>(a, in, f, out);
+        default: return fwdPlane<DT, 0, 0, 0>(a, in, f, out);
+    }
+}
+
 void fwdNchw(const Args& a, int64_t job) {
     const Conv3d& g = a.pl.g;
     const int64_t n = job / g.K, k = job % g.K, c = k / a.pl.M;
     const float* in = a.x + n * g.xs[0] + c * g.xs[1];
     const float* f = a.wt + k * g.R[1] * g.R[2];
     float* out = a.y + n * g.ys[0] + k * g.ys[1];
-    switch (a.pl.kernel) {  // the forward part of the microkernel table
-        case DwKernel::FwdRows3x3S1: return fwdPlane<3, 3, 1>(a, in, f, out);
-        case DwKernel::FwdRows3x3S2: return fwdPlane<3, 3, 2>(a, in, f, out);
-        case DwKernel::FwdRows5x5S1: return fwdPlane<5, 5, 1>(a, in, f, out);
-        case DwKernel::FwdRows5x5S2: return fwdPlane<5, 5, 2>(a, in, f, out);
-        case DwKernel::FwdRowsS1: return fwdPlane<0, 0, 1>(a, in, f, out);
-        case DwKernel::FwdRowsS2: return fwdPlane<0, 0, 2>(a, in, f, out);
-        default: return fwdPlane<0, 0, 0>(a, in, f, out);
-    }
+    // Rows with fewer than 8 interior outputs take 4-lane vectors.
+    if (g.O[2] >= 10) fwdPlaneOf<W8>(a, in, f, out);
+    else fwdPlaneOf<W4>(a, in, f, out);
 }
 
 // ------------------------------------------------------------------ NCHW backward-data
@@ -179,7 +211,8 @@ void fwdNchw(const Args& a, int64_t job) {
 // clipped once (the phase rule; stride 1 is one phase). Rows: only the taps whose row
 // (h + ph - r dh) is a multiple of sh contribute. tmp holds the phases side by side.
 void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
-    const D d;
+    using V = hn::Vec<W8>;
+    const W8 d;
     const Conv3d& g = a.pl.g;
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2];
@@ -235,7 +268,8 @@ void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
 // clipped-off columns in a scalar sum: a fixed order.
 template <int SW>
 void bwdFilterNchwT(const Args& a, int64_t k) {
-    const D d;
+    using V = hn::Vec<W8>;
+    const W8 d;
     const Conv3d& g = a.pl.g;
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2];
@@ -450,6 +484,8 @@ HWY_AFTER_NAMESPACE();
 namespace convx {
 namespace dw {
 HWY_EXPORT(RunDepthwise);
+// The best target this machine runs (by name: with a single target Highway dispatches statically).
+void runDepthwise(const Args& a) { HWY_DYNAMIC_DISPATCH(RunDepthwise)(a); }
 }
 
 namespace {
@@ -508,7 +544,7 @@ public:
                 a.x = static_cast<const float*>(b.x), a.y = static_cast<float*>(b.y), a.wo = static_cast<float*>(b.w);
                 break;
         }
-        HWY_DYNAMIC_DISPATCH(dw::RunDepthwise)(a);
+        dw::runDepthwise(a);
     }
 };
 
