@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -323,7 +324,7 @@ void bwdFilterNchw(const Args& a, int64_t k) {
 // (or dy) and of the tap-major filter, so small maps (7x7) still fill whole vectors.
 
 // Forward, one job per output row (n, p).
-void fwdNhwc(const Args& a, int64_t job) {
+void fwdNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
     const D d;
     const Conv3d& g = a.pl.g;
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
@@ -333,34 +334,38 @@ void fwdNhwc(const Args& a, int64_t job) {
     const float* xImg = a.x + n * g.xs[0];
     for (int64_t q = 0; q < Q; ++q) {
         float* out = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+        // The taps inside the input, once per pixel: (x offset, filter offset) pairs.
+        int64_t nt = 0;
+        for (int64_t r = 0; r < R; ++r) {
+            const int64_t ih = p * sh - ph + r * dh;
+            if (!inside(ih, H)) continue;
+            for (int64_t s = 0; s < S; ++s) {
+                const int64_t iw = q * sw - pw + s * dl;
+                if (!inside(iw, W)) continue;
+                taps[nt++] = {ih * g.xs[3] + iw * g.xs[4], (r * S + s) * C};
+            }
+        }
         int64_t c0 = 0;
         for (; c0 + 2 * L <= C; c0 += 2 * L) {
             V acc0 = hn::Zero(d), acc1 = hn::Zero(d);
-            for (int64_t r = 0; r < R; ++r) {
-                const int64_t ih = p * sh - ph + r * dh;
-                if (!inside(ih, H)) continue;
-                for (int64_t s = 0; s < S; ++s) {
-                    const int64_t iw = q * sw - pw + s * dl;
-                    if (!inside(iw, W)) continue;
-                    const float* src = xImg + ih * g.xs[3] + iw * g.xs[4] + c0;
-                    const float* f = a.wt + (r * S + s) * C + c0;
-                    acc0 = hn::MulAdd(hn::LoadU(d, src), hn::LoadU(d, f), acc0);
-                    acc1 = hn::MulAdd(hn::LoadU(d, src + L), hn::LoadU(d, f + L), acc1);
-                }
+            for (int64_t t = 0; t < nt; ++t) {
+                const float* src = xImg + taps[t].first + c0;
+                const float* f = a.wt + taps[t].second + c0;
+                acc0 = hn::MulAdd(hn::LoadU(d, src), hn::LoadU(d, f), acc0);
+                acc1 = hn::MulAdd(hn::LoadU(d, src + L), hn::LoadU(d, f + L), acc1);
             }
             storeScaled(d, out + c0, acc0, a);
             storeScaled(d, out + c0 + L, acc1, a);
         }
+        for (; c0 + L <= C; c0 += L) {
+            V acc = hn::Zero(d);
+            for (int64_t t = 0; t < nt; ++t)
+                acc = hn::MulAdd(hn::LoadU(d, xImg + taps[t].first + c0), hn::LoadU(d, a.wt + taps[t].second + c0), acc);
+            storeScaled(d, out + c0, acc, a);
+        }
         for (; c0 < C; ++c0) {
             float sum = 0.f;
-            for (int64_t r = 0; r < R; ++r) {
-                const int64_t ih = p * sh - ph + r * dh;
-                if (!inside(ih, H)) continue;
-                for (int64_t s = 0; s < S; ++s) {
-                    const int64_t iw = q * sw - pw + s * dl;
-                    if (inside(iw, W)) sum += xImg[ih * g.xs[3] + iw * g.xs[4] + c0] * a.wt[(r * S + s) * C + c0];
-                }
-            }
+            for (int64_t t = 0; t < nt; ++t) sum += xImg[taps[t].first + c0] * a.wt[taps[t].second + c0];
             storeScaled1(out + c0, sum, a);
         }
     }
@@ -368,7 +373,7 @@ void fwdNhwc(const Args& a, int64_t job) {
 
 // Backward-data, one job per dx row (n, h): each dx pixel gathers the taps whose dy pixel
 // exists (the phase rule per pixel).
-void bwdDataNhwc(const Args& a, int64_t job) {
+void bwdDataNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
     const D d;
     const Conv3d& g = a.pl.g;
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
@@ -378,26 +383,38 @@ void bwdDataNhwc(const Args& a, int64_t job) {
     const float* dyImg = a.y + n * g.ys[0];
     for (int64_t w = 0; w < W; ++w) {
         float* out = a.xo + n * g.xs[0] + h * g.xs[3] + w * g.xs[4];
-        int64_t c0 = 0;
-        auto each = [&](auto&& body) {
-            for (int64_t r = 0; r < R; ++r) {
-                const int64_t tp = h + ph - r * dh;
-                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
-                for (int64_t s = 0; s < S; ++s) {
-                    const int64_t tq = w + pw - s * dl;
-                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
-                    body(dyImg + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], a.wt + (r * S + s) * C);
-                }
+        // The taps whose dy pixel exists, once per dx pixel: (dy offset, filter offset) pairs.
+        int64_t nt = 0;
+        for (int64_t r = 0; r < R; ++r) {
+            const int64_t tp = h + ph - r * dh;
+            if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+            for (int64_t s = 0; s < S; ++s) {
+                const int64_t tq = w + pw - s * dl;
+                if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                taps[nt++] = {(tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], (r * S + s) * C};
             }
-        };
+        }
+        int64_t c0 = 0;
+        for (; c0 + 2 * L <= C; c0 += 2 * L) {
+            V acc0 = hn::Zero(d), acc1 = hn::Zero(d);
+            for (int64_t t = 0; t < nt; ++t) {
+                const float* src = dyImg + taps[t].first + c0;
+                const float* f = a.wt + taps[t].second + c0;
+                acc0 = hn::MulAdd(hn::LoadU(d, src), hn::LoadU(d, f), acc0);
+                acc1 = hn::MulAdd(hn::LoadU(d, src + L), hn::LoadU(d, f + L), acc1);
+            }
+            storeScaled(d, out + c0, acc0, a);
+            storeScaled(d, out + c0 + L, acc1, a);
+        }
         for (; c0 + L <= C; c0 += L) {
             V acc = hn::Zero(d);
-            each([&](const float* src, const float* f) { acc = hn::MulAdd(hn::LoadU(d, src + c0), hn::LoadU(d, f + c0), acc); });
+            for (int64_t t = 0; t < nt; ++t)
+                acc = hn::MulAdd(hn::LoadU(d, dyImg + taps[t].first + c0), hn::LoadU(d, a.wt + taps[t].second + c0), acc);
             storeScaled(d, out + c0, acc, a);
         }
         for (; c0 < C; ++c0) {
             float sum = 0.f;
-            each([&](const float* src, const float* f) { sum += src[c0] * f[c0]; });
+            for (int64_t t = 0; t < nt; ++t) sum += dyImg[taps[t].first + c0] * a.wt[taps[t].second + c0];
             storeScaled1(out + c0, sum, a);
         }
     }
@@ -461,13 +478,14 @@ void RunDepthwise(const Args& a) {
 #pragma omp parallel num_threads(a.threads)
     {
         std::vector<float> tmp(a.pl.kernel == DwKernel::BwdDataPhases ? tmpElems : 0);
+        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.R[1] * g.R[2] : 0);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) {
             switch (a.pl.kernel) {
                 case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp.data()); break;
                 case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job); break;
-                case DwKernel::FwdChannels: fwdNhwc(a, job); break;
-                case DwKernel::BwdDataChannels: bwdDataNhwc(a, job); break;
+                case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
+                case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
                 case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
                 default: fwdNchw(a, job); break;
             }

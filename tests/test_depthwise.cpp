@@ -5,13 +5,14 @@
 // 1 and 2, maps down to 1x1, alpha/beta, both layouts, 1-D and 2-D, all three directions; and
 // bitwise-identical results for any thread count. Built only with Highway.
 #include <string>
+#include <vector>
 
 #include "algo_check.h"
 #include "depthwise_plan.h"
 #include "problem.h"
 
 #ifdef CONVX_HAVE_HWY
-#include "registry.h"
+#include <hwy/targets.h>
 #endif
 
 using harness::AlgoCheck;
@@ -190,6 +191,29 @@ TEST_CASE("depthwise cpu: other layouts are rejected or handled, never wrong", "
         c.gen.nsp = 0;
         c.mustApply = false;
         harness::checkAlgorithm(c);
+    }
+}
+
+TEST_CASE("depthwise cpu: every Highway target this machine runs", "[depthwise][conformance][targets]") {
+    // The other families run the best target only; here each one the machine supports in turn
+    // (e.g. SSE4, AVX2 and AVX-512 on one x86), through Highway's own test hook.
+    struct Reset {
+        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
+    } reset;
+    const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+    REQUIRE(!targets.empty());
+    for (const int64_t t : targets) {
+        hwy::SetSupportedTargetsForTest(t);
+        INFO("target " << hwy::TargetName(t));
+        for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+            AlgoCheck c = family(dir, 81 + int(dir), 6);
+            c.shape = [](std::mt19937_64& rng, Spec& s) {
+                depthwiseShape(rng, s, -1);
+                for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 3, 5, 2, 1, 5, 30);
+                return s.valid();
+            };
+            CHECK(harness::checkAlgorithm(c) == testutil::scaled(6));
+        }
     }
 }
 
