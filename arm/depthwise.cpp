@@ -545,7 +545,8 @@ public:
             for (int64_t k = 0; k < g.K; ++k)
                 for (int64_t r = 0; r < R; ++r)
                     for (int64_t s2 = 0; s2 < S; ++s2) {
-                        const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s2 : s2;
+                        const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
+                        const int64_t ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
                         const float v = w[k * g.ws[0] + ur * g.ws[3] + us * g.ws[4]];
                         wt[a.pl.channelsLast ? (r * S + s2) * g.K + k : k * T + r * S + s2] = v;
                     }
@@ -556,7 +557,10 @@ public:
                 a.x = static_cast<const float*>(b.x), a.y = static_cast<float*>(b.y);
                 break;
             case Direction::BackwardData:
-                a.xo = static_cast<float*>(b.x), a.y = static_cast<float*>(b.y);
+                if (a.pl.rotated)  // the forward kernels, reading dy and writing dx
+                    a.x = static_cast<const float*>(b.y), a.y = static_cast<float*>(b.x);
+                else
+                    a.xo = static_cast<float*>(b.x), a.y = static_cast<float*>(b.y);
                 break;
             case Direction::BackwardFilter:
                 a.x = static_cast<const float*>(b.x), a.y = static_cast<float*>(b.y), a.wo = static_cast<float*>(b.w);

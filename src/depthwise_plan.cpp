@@ -1,5 +1,7 @@
 #include "depthwise_plan.h"
 
+#include <utility>
+
 namespace convx {
 
 const char* dwKernelName(DwKernel k) {
@@ -44,7 +46,17 @@ DwPlan planDepthwise(const Problem& p) {
                                                        : DwKernel::BwdFilterChannels;
         return pl;
     }
-    if (p.dir == Direction::BackwardData) {
+    if (p.dir == Direction::BackwardData && pl.M == 1 && g.S[1] == 1 && g.S[2] == 1) {
+        pl.rotated = true;
+        Conv3d& f = pl.g;
+        for (int j = 0; j < 3; ++j) {
+            std::swap(f.I[j], f.O[j]);
+            f.P[j] = (f.R[j] - 1) * f.D[j] - f.P[j];
+        }
+        for (int j = 0; j < 5; ++j) std::swap(f.xs[j], f.ys[j]);
+        std::swap(f.inPix, f.outPix);
+    }
+    if (p.dir == Direction::BackwardData && !pl.rotated) {
         pl.kernel = DwKernel::BwdDataPhases;
     } else if (p.dir == Direction::BackwardFilter) {
         pl.kernel = DwKernel::BwdFilterTaps;

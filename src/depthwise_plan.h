@@ -35,6 +35,10 @@ struct DwPlan {
     bool channelsLast = false;  // vectors over C (NHWC) instead of along W (NCHW)
     int64_t M = 1;              // channel multiplier K / C
     DwKernel kernel = DwKernel::FwdRowsGeneral;
+    // Backward-data at stride 1, multiplier 1, channels-first: run as the forward kernels over
+    // dy with the filter rotated by 180 degrees; g is then that forward problem (input dy,
+    // output dx, padding dil - pad, possibly negative).
+    bool rotated = false;
 };
 
 // Whether the kernels take p; *why says why not.

@@ -48,6 +48,20 @@ TEST_CASE("depthwise plan: what it takes and the microkernel table", "[depthwise
     SECTION("the backward directions and channels-last") {
         CHECK(convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb2ic8ih9iw9oc16oh5ow5kh3kw3sh2sw2ph1pw1dh0dw0")).kernel ==
               convx::DwKernel::BwdDataPhases);
+        // Stride 1: the forward kernels over dy with the rotated filter, padding (R-1) dil - pad.
+        const convx::DwPlan r = convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb2ic8ih9iw11oc8oh5ow11kh5kw3sh1sw1ph0pw2dh0dw1"));
+        CHECK(r.rotated);
+        CHECK(r.kernel == convx::DwKernel::FwdRowsS1);
+        CHECK(r.g.I[1] == 5);
+        CHECK(r.g.I[2] == 11);
+        CHECK(r.g.O[1] == 9);
+        CHECK(r.g.O[2] == 11);
+        CHECK(r.g.P[1] == 4);
+        CHECK(r.g.P[2] == 2);  // (3 - 1) * 2 - 2
+        CHECK(r.g.xs[3] == 11);  // dy's row stride
+        CHECK(r.g.ys[3] == 11);  // dx's
+        CHECK(convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
+              convx::DwKernel::FwdRows3x3S1);
         CHECK(convx::planDepthwise(prob("--dir=bwd_w --dt=f32 --tag=nchw g8mb2ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
               convx::DwKernel::BwdFilterTaps);
         const convx::Problem n7 = prob("--dir=fwd --dt=f32 --tag=nhwc g960mb1ic960ih7iw7oc960oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0");
