@@ -211,7 +211,7 @@ void fwdNchw(const Args& a, int64_t job) {
 // consecutive dy columns, so each (tap, phase) is a contiguous vector loop with its range
 // clipped once (the phase rule; stride 1 is one phase). Rows: only the taps whose row
 // (h + ph - r dh) is a multiple of sh contribute. tmp holds the phases side by side.
-void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
+void bwdDataNchw(const Args& a, int64_t job, std::vector<float>& scratch) {
     using V = hn::Vec<W8>;
     const W8 d;
     const Conv3d& g = a.pl.g;
@@ -219,10 +219,19 @@ void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2];
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
     const int64_t n = job / g.C, c = job % g.C, M = a.pl.M;
-    const int64_t J = ceilDiv(W, sw);  // columns per phase row (at most)
+    // Phase rows of Jp columns, whole vectors. Tap s reads dy column j + cs(s), cs = ceil((pw -
+    // s dw) / sw), from a copy of the dy row with zero margins: every (tap, phase) loop then runs
+    // whole vectors without a bound (the margins add zeros; columns past W are never stored).
+    const int64_t J = ceilDiv(W, sw), Jp = ceilDiv(J, L) * L;
+    const int64_t csMin = ceilDiv(pw - (S - 1) * dl, sw), csMax = ceilDiv(pw, sw);
+    const int64_t lead = std::max<int64_t>(0, -csMin);
+    const int64_t padLen = lead + std::max(Q, Jp + csMax) + 1;
+    scratch.assign(static_cast<size_t>(sw * Jp + padLen), 0.f);
+    float* tmp = scratch.data();
+    float* pad = tmp + sw * Jp;
     float* outPlane = a.xo + n * g.xs[0] + c * g.xs[1];
     for (int64_t h = 0; h < H; ++h) {
-        std::fill(tmp, tmp + sw * J, 0.f);
+        std::fill(tmp, tmp + sw * Jp, 0.f);
         for (int64_t m = 0; m < M; ++m) {
             const int64_t k = c * M + m;
             const float* dyPlane = a.y + n * g.ys[0] + k * g.ys[1];
@@ -232,22 +241,17 @@ void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
                 if (floorDiv(t, sh) * sh != t) continue;
                 const int64_t p = t / sh;
                 if (!inside(p, P)) continue;
-                const float* dyRow = dyPlane + p * g.ys[3];
+                std::copy(dyPlane + p * g.ys[3], dyPlane + p * g.ys[3] + Q, pad + lead);
                 for (int64_t s = 0; s < S; ++s) {
-                    const int64_t u = pw - s * dl;               // w + u = q sw
-                    const int64_t phi = floorDiv(-u, 1) - floorDiv(-u, sw) * sw;  // (-u) mod sw
+                    const int64_t u = pw - s * dl;  // dx column w reads dy column (w + u) / sw
+                    const int64_t cs = ceilDiv(u, sw);
+                    const int64_t phi = cs * sw - u;  // the phase of the dx columns this tap feeds
                     if (phi >= W) continue;
-                    const int64_t cs = (phi + u) / sw;           // q = j + cs (exact)
-                    const int64_t Jphi = ceilDiv(W - phi, sw);
-                    const int64_t jLo = std::max<int64_t>(0, -cs), jHi = std::min(Jphi, Q - cs);
-                    if (jLo >= jHi) continue;
-                    float* row = tmp + phi * J;
-                    const float fs = f[r * S + s];
-                    const V fv = hn::Set(d, fs);
-                    int64_t j = jLo;
-                    for (; j + L <= jHi; j += L)
-                        hn::StoreU(hn::MulAdd(hn::LoadU(d, dyRow + j + cs), fv, hn::LoadU(d, row + j)), d, row + j);
-                    for (; j < jHi; ++j) row[j] += dyRow[j + cs] * fs;
+                    float* row = tmp + phi * Jp;
+                    const float* src = pad + lead + cs;
+                    const V fv = hn::Set(d, f[r * S + s]);
+                    for (int64_t j = 0; j < Jp; j += L)
+                        hn::StoreU(hn::MulAdd(hn::LoadU(d, src + j), fv, hn::LoadU(d, row + j)), d, row + j);
                 }
             }
         }
@@ -257,7 +261,10 @@ void bwdDataNchw(const Args& a, int64_t job, float* tmp) {
             for (; w + L <= W; w += L) storeScaled(d, out + w, hn::LoadU(d, tmp + w), a);
             for (; w < W; ++w) storeScaled1(out + w, tmp[w], a);
         } else {
-            for (int64_t w = 0; w < W; ++w) storeScaled1(out + w, tmp[(w % sw) * J + w / sw], a);
+            for (int64_t phi = 0; phi < sw && phi < W; ++phi) {
+                const float* row = tmp + phi * Jp;
+                for (int64_t j = 0, w = phi; w < W; ++j, w += sw) storeScaled1(out + w, row[j], a);
+            }
         }
     }
 }
@@ -474,15 +481,14 @@ int64_t jobCount(const Args& a) {
 void RunDepthwise(const Args& a) {
     const int64_t jobs = jobCount(a);
     const Conv3d& g = a.pl.g;
-    const int64_t tmpElems = g.S[2] * ceilDiv(g.I[2], g.S[2]) + 64;
 #pragma omp parallel num_threads(a.threads)
     {
-        std::vector<float> tmp(a.pl.kernel == DwKernel::BwdDataPhases ? tmpElems : 0);
+        std::vector<float> tmp;
         std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.R[1] * g.R[2] : 0);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) {
             switch (a.pl.kernel) {
-                case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp.data()); break;
+                case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp); break;
                 case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job); break;
                 case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
                 case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
