@@ -319,10 +319,58 @@ void bwdFilterNchwT(const Args& a, int64_t k) {
     }
 }
 
-void bwdFilterNchw(const Args& a, int64_t k) {
+// The same for stride 1 and 2 along W, row by row: the dy row (zero tail to whole vectors) and
+// each x row it meets (zero margins) are copied once, then every tap of that filter row is a
+// bound-free vector loop into a register and added to the tap's accumulator in scratch. Short
+// rows (7x7, 14x14 maps) thus stay vectorized. Fixed order: (n, p) rows, then lanes.
+template <int SW>
+void bwdFilterNchwRows(const Args& a, int64_t k, std::vector<float>& scratch) {
+    using V = hn::Vec<W8>;
+    const W8 d;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], T = R * S;
+    const int64_t sh = g.S[1], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t c = k / a.pl.M;
+    const int64_t Qp = ceilDiv(Q, L) * L;
+    const int64_t lead = std::max<int64_t>(0, pw);
+    // Highest x column read: (Qp - 1) SW + (S - 1) dl - pw, plus one for the de-interleaving load.
+    const int64_t xLen = lead + std::max(W, (Qp - 1) * SW + (S - 1) * dl - pw + 2) + 1;
+    scratch.assign(static_cast<size_t>(T * L + Qp + xLen), 0.f);
+    float* acc = scratch.data();
+    float* dyPad = acc + T * L;
+    float* xPad = dyPad + Qp;
+    for (int64_t n = 0; n < g.N; ++n) {
+        const float* xPlane = a.x + n * g.xs[0] + c * g.xs[1];
+        const float* dyPlane = a.y + n * g.ys[0] + k * g.ys[1];
+        for (int64_t p = 0; p < P; ++p) {
+            std::copy(dyPlane + p * g.ys[3], dyPlane + p * g.ys[3] + Q, dyPad);
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                std::copy(xPlane + ih * g.xs[3], xPlane + ih * g.xs[3] + W, xPad + lead);
+                for (int64_t s = 0; s < S; ++s) {
+                    const float* src = xPad + lead + s * dl - pw;
+                    V v = hn::Zero(d);
+                    for (int64_t q = 0; q < Qp; q += L) v = hn::MulAdd(hn::LoadU(d, dyPad + q), loadStrided<SW>(d, src + q * SW), v);
+                    float* at = acc + (r * S + s) * L;
+                    hn::StoreU(hn::Add(hn::LoadU(d, at), v), d, at);
+                }
+            }
+        }
+    }
+    for (int64_t r = 0; r < R; ++r)
+        for (int64_t s = 0; s < S; ++s) {
+            const float sum = hn::GetLane(hn::SumOfLanes(d, hn::LoadU(d, acc + (r * S + s) * L)));
+            const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+            storeScaled1(a.wo + k * g.ws[0] + ur * g.ws[3] + us * g.ws[4], sum, a);
+        }
+}
+
+void bwdFilterNchw(const Args& a, int64_t k, std::vector<float>& scratch) {
     const int64_t sw = a.pl.g.S[2];
-    if (sw == 1) bwdFilterNchwT<1>(a, k);
-    else if (sw == 2) bwdFilterNchwT<2>(a, k);
+    if (sw == 1) bwdFilterNchwRows<1>(a, k, scratch);
+    else if (sw == 2) bwdFilterNchwRows<2>(a, k, scratch);
     else bwdFilterNchwT<0>(a, k);
 }
 
@@ -489,7 +537,7 @@ void RunDepthwise(const Args& a) {
         for (int64_t job = 0; job < jobs; ++job) {
             switch (a.pl.kernel) {
                 case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp); break;
-                case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job); break;
+                case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job, tmp); break;
                 case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
                 case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
                 case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
