@@ -478,6 +478,7 @@ TEST_CASE("transpose api: CONVX_LOG and CONVX_LOG_CMD log the BackwardData probl
     CHECK(tr == bwd);
     bool sawCommand = false;
     for (const std::string& line : tr) {
+        if (line.find("rejected:") != std::string::npos) continue;  // the algorithms AUTO passed over, with reasons
         CHECK_THAT(line, Catch::Contains("--dir=bwd_d"));
         if (line.rfind("convx-bench ", 0) == 0) {
             sawCommand = true;
