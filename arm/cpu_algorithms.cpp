@@ -12,14 +12,13 @@ const Algorithm* cpuReferenceAlgorithm();
 const Algorithm* cpuSplitKAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
-    out.push_back(cpuKernelSplitAlgorithm());      // backward-data
-    out.push_back(cpuSplitKAlgorithm());           // backward-filter
 #ifdef CONVX_HAVE_HWY
-    // The specialist for groups == C, all directions (needs Highway). Measured 2-20x ahead of
-    // kernel_split and split_k on depthwise layers (docs/algorithms/depthwise.md); left after
-    // them so AUTO on other problems logs no extra rejection; the heuristic decides later.
+    // The specialist for groups == C, all directions (needs Highway): first, since on depthwise
+    // layers it measured 2-20x ahead of kernel_split and split_k (docs/algorithms/depthwise.md).
     out.push_back(cpuDepthwiseAlgorithm());
 #endif
+    out.push_back(cpuKernelSplitAlgorithm());      // backward-data
+    out.push_back(cpuSplitKAlgorithm());           // backward-filter
     out.push_back(cpuDirectCoalescedAlgorithm());  // forward
     out.push_back(cpuReferenceAlgorithm());
 }
