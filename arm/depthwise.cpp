@@ -513,7 +513,31 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
         storeScaled1(a.wo + c * g.ws[0] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
 }
 
-// ------------------------------------------------------------------ the parallel driver
+// ------------------------------------------------------------------ one job
+// One job on this target. The OpenMP loop around it lives outside the per-target code (below):
+// an OpenMP region inside Highway's target region hung under qemu-aarch64 with more than one
+// thread, so the parallel driver stays plain C++ and dispatches per job.
+void RunJob(const Args& a, int64_t job, std::vector<float>& tmp, std::vector<std::pair<int64_t, int64_t>>& taps) {
+    switch (a.pl.kernel) {
+        case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp); break;
+        case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job, tmp); break;
+        case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
+        case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
+        case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
+        default: fwdNchw(a, job); break;
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace dw
+}  // namespace convx
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace convx {
+namespace dw {
+HWY_EXPORT(RunJob);
+
 int64_t jobCount(const Args& a) {
     const Conv3d& g = a.pl.g;
     switch (a.pl.kernel) {
@@ -526,7 +550,9 @@ int64_t jobCount(const Args& a) {
     }
 }
 
-void RunDepthwise(const Args& a) {
+// Every job once, on the best target this machine runs (Highway's dispatch by name: with a
+// single target it is a static call).
+void runDepthwise(const Args& a) {
     const int64_t jobs = jobCount(a);
     const Conv3d& g = a.pl.g;
 #pragma omp parallel num_threads(a.threads)
@@ -534,30 +560,9 @@ void RunDepthwise(const Args& a) {
         std::vector<float> tmp;
         std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.R[1] * g.R[2] : 0);
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t job = 0; job < jobs; ++job) {
-            switch (a.pl.kernel) {
-                case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp); break;
-                case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job, tmp); break;
-                case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
-                case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
-                case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
-                default: fwdNchw(a, job); break;
-            }
-        }
+        for (int64_t job = 0; job < jobs; ++job) HWY_DYNAMIC_DISPATCH(RunJob)(a, job, tmp, taps);
     }
 }
-
-}  // namespace HWY_NAMESPACE
-}  // namespace dw
-}  // namespace convx
-HWY_AFTER_NAMESPACE();
-
-#if HWY_ONCE
-namespace convx {
-namespace dw {
-HWY_EXPORT(RunDepthwise);
-// The best target this machine runs (by name: with a single target Highway dispatches statically).
-void runDepthwise(const Args& a) { HWY_DYNAMIC_DISPATCH(RunDepthwise)(a); }
 }
 
 namespace {
