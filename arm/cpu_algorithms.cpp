@@ -8,6 +8,7 @@
 
 namespace convx {
 
+const Algorithm* cpuDepthwiseAlgorithm();
 const Algorithm* cpuDilationSplitAlgorithm();
 const Algorithm* cpuDirectCoalescedAlgorithm();
 const Algorithm* cpuFilterTrimAlgorithm();
@@ -16,6 +17,11 @@ const Algorithm* cpuReferenceAlgorithm();
 const Algorithm* cpuSplitKAlgorithm();
 
 void registerCpuAlgorithms(std::vector<const Algorithm*>& out) {
+#ifdef CONVX_HAVE_HWY
+    // The specialist for groups == C, all directions (needs Highway): first, since on depthwise
+    // layers it measured 2-20x ahead of kernel_split and split_k (docs/algorithms/depthwise.md).
+    out.push_back(cpuDepthwiseAlgorithm());
+#endif
     out.push_back(cpuKernelSplitAlgorithm());      // backward-data (strided)
     out.push_back(cpuSplitKAlgorithm());           // backward-filter
     out.push_back(cpuDirectCoalescedAlgorithm());  // forward

@@ -1,0 +1,266 @@
+// CONVX_ALGO_DEPTHWISE: the plan (what it takes, with reasons, and which microkernel of the
+// table runs), and the Highway kernels against the reference on the families they treat
+// specially: the 3x3/5x5 stride 1/2 forward kernels on maps wide enough for their vector
+// interior, any window 1..7 with strides 1..3, dilation, padding up to the window, multiplier
+// 1 and 2, maps down to 1x1, alpha/beta, both layouts, 1-D and 2-D, all three directions; and
+// bitwise-identical results for any thread count. Built only with Highway.
+#include <string>
+#include <vector>
+
+#include "algo_check.h"
+#include "depthwise_plan.h"
+#include "problem.h"
+
+#ifdef CONVX_HAVE_HWY
+#include <hwy/targets.h>
+#endif
+
+using harness::AlgoCheck;
+using harness::Dir;
+using harness::Spec;
+
+namespace {
+
+constexpr convxConvAlgo_t kAlgo = CONVX_ALGO_DEPTHWISE;
+
+convx::Problem prob(const std::string& s) { return convx::parseProblem(s); }
+
+int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+}  // namespace
+
+TEST_CASE("depthwise plan: what it takes and the microkernel table", "[depthwise][plan]") {
+    std::string why;
+    SECTION("MobileNetV2 layers pick the specialised kernels") {
+        const convx::Problem s1 = prob("--dir=fwd --dt=f32 --tag=nchw g32mb1ic32ih112iw112oc32oh112ow112kh3kw3sh1sw1ph1pw1dh0dw0");
+        REQUIRE(convx::dwFits(s1, &why));
+        CHECK(convx::planDepthwise(s1).kernel == convx::DwKernel::FwdRows3x3S1);
+        CHECK(std::string(convx::dwKernelName(convx::planDepthwise(s1).kernel)) == "f32_fwd_k3x3_s1_r4v1_w");
+        const convx::Problem s2 = prob("--dir=fwd --dt=f32 --tag=nchw g96mb1ic96ih112iw112oc96oh56ow56kh3kw3sh2sw2ph1pw1dh0dw0");
+        CHECK(convx::planDepthwise(s2).kernel == convx::DwKernel::FwdRows3x3S2);
+        const convx::Problem k5 = prob("--dir=fwd --dt=f32 --tag=nchw g240mb1ic240ih28iw28oc240oh14ow14kh5kw5sh2sw2ph2pw2dh0dw0");
+        CHECK(convx::planDepthwise(k5).kernel == convx::DwKernel::FwdRows5x5S2);
+        const convx::Problem s3 = prob("--dir=fwd --dt=f32 --tag=nchw g8mb1ic8ih20iw20oc8oh7ow7kh3kw3sh3sw3ph1pw1dh0dw0");
+        CHECK(convx::planDepthwise(s3).kernel == convx::DwKernel::FwdRowsGeneral);
+        const convx::Problem k7 = prob("--dir=fwd --dt=f32 --tag=nchw g8mb1ic8ih20iw20oc8oh20ow20kh7kw7sh1sw1ph3pw3dh0dw0");
+        CHECK(convx::planDepthwise(k7).kernel == convx::DwKernel::FwdRowsS1);
+    }
+    SECTION("the backward directions and channels-last") {
+        CHECK(convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb2ic8ih9iw9oc16oh5ow5kh3kw3sh2sw2ph1pw1dh0dw0")).kernel ==
+              convx::DwKernel::BwdDataPhases);
+        // Stride 1: the forward kernels over dy with the rotated filter, padding dil - pad.
+        const convx::DwPlan r = convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb2ic8ih9iw11oc8oh5ow11kh5kw3sh1sw1ph0pw2dh0dw1"));
+        CHECK(r.rotated);
+        CHECK(r.kernel == convx::DwKernel::FwdRowsS1);
+        CHECK(r.g.I[1] == 5);
+        CHECK(r.g.I[2] == 11);
+        CHECK(r.g.O[1] == 9);
+        CHECK(r.g.O[2] == 11);
+        CHECK(r.g.P[1] == 4);
+        CHECK(r.g.P[2] == 2);  // (3 - 1) * 2 - 2
+        CHECK(r.g.xs[3] == 11);  // dy's row stride
+        CHECK(r.g.ys[3] == 11);  // dx's
+        CHECK(convx::planDepthwise(prob("--dir=bwd_d --dt=f32 --tag=nchw g8mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
+              convx::DwKernel::FwdRows3x3S1);
+        CHECK(convx::planDepthwise(prob("--dir=bwd_w --dt=f32 --tag=nchw g8mb2ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
+              convx::DwKernel::BwdFilterTaps);
+        const convx::Problem n7 = prob("--dir=fwd --dt=f32 --tag=nhwc g960mb1ic960ih7iw7oc960oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0");
+        REQUIRE(convx::dwFits(n7, &why));
+        const convx::DwPlan pl = convx::planDepthwise(n7);
+        CHECK(pl.channelsLast);
+        CHECK(pl.kernel == convx::DwKernel::FwdChannels);
+        CHECK(convx::planDepthwise(prob("--dir=bwd_w --dt=f32 --tag=nhwc g64mb1ic64ih7iw7oc64oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
+              convx::DwKernel::BwdFilterChannels);
+    }
+    SECTION("rejections carry a reason") {
+        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=nchw g1mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
+        CHECK(why.find("depthwise") != std::string::npos);
+        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f64 --tag=nchw g8mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
+        CHECK(why.find("f32") != std::string::npos);
+        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=ncdhw g8mb1ic8id3ih9iw9oc8od3oh9ow9kd3kh3kw3sd1sh1sw1pd1ph1pw1dd0dh0dw0"), &why));
+        CHECK(why.find("3-D") != std::string::npos);
+        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=nhwc g8mb1ic8ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
+        CHECK(why.find("multiplier") != std::string::npos);
+    }
+}
+
+#ifdef CONVX_HAVE_HWY
+
+namespace {
+
+// A depthwise 1-D/2-D f32 problem with x and y in one packed layout; nhwc forces channels-last
+// (multiplier 1 there), else either layout.
+bool depthwiseShape(std::mt19937_64& rng, Spec& s, int layout /* 0 NCHW, 1 NHWC, -1 any */) {
+    if (s.nsp == 3) return false;
+    const bool nhwc = layout == 1 || (layout < 0 && uni(rng, 0, 1));
+    s.xFmt = s.yFmt = nhwc ? CONVX_TENSOR_NHWC : CONVX_TENSOR_NCHW;
+    s.xGapped = s.yGapped = false;
+    if (nhwc) {
+        // Enough channels for whole vectors (AVX-512 holds 16) and a scalar tail.
+        s.G = s.C = uni(rng, 2, 40);
+        s.K = s.C;
+    }
+    return true;
+}
+
+// Window, stride, dilation and padding of one spatial dim drawn from the depthwise family.
+void drawDim(std::mt19937_64& rng, Spec& s, int i, int kLo, int kHi, int sHi, int dHi, int inLo, int inHi) {
+    s.ker[i] = uni(rng, kLo, kHi);
+    s.stride[i] = uni(rng, 1, sHi);
+    s.dil[i] = uni(rng, 1, dHi);
+    s.pad[i] = uni(rng, 0, s.ker[i]);
+    s.in[i] = uni(rng, inLo, inHi);
+}
+
+AlgoCheck family(Dir dir, uint64_t seed, int count) {
+    AlgoCheck c;
+    c.algo = kAlgo;
+    c.dir = dir;
+    c.seed = seed;
+    c.count = count;
+    c.gen.depthwise = true;
+    c.gen.nsp = 2;
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("depthwise cpu: 3x3 and 5x5, stride 1 and 2, wide maps (the specialised kernels)", "[depthwise][conformance]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 11 + int(dir), 16);
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            depthwiseShape(rng, s, 0);
+            const int k = uni(rng, 0, 1) ? 3 : 5, st = uni(rng, 1, 2);
+            for (int i = 0; i < 2; ++i) {
+                s.ker[i] = k, s.stride[i] = st, s.dil[i] = 1, s.pad[i] = k / 2;
+                s.in[i] = uni(rng, 8, 45);
+            }
+            if (uni(rng, 0, 3) == 0) s.pad[0] = s.pad[1] = 0;
+            return true;
+        };
+        INFO(harness::dirName(dir));
+        CHECK(harness::checkAlgorithm(c) == testutil::scaled(16));
+    }
+}
+
+TEST_CASE("depthwise cpu: windows 1..7, strides 1..3, dilation, padding 0..k, both layouts", "[depthwise][conformance]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 21 + int(dir), 40);
+        c.gen.nsp = 0;
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            if (!depthwiseShape(rng, s, -1)) return false;
+            for (int i = 0; i < s.nsp; ++i) drawDim(rng, s, i, 1, 7, 3, 2, 1, 30);
+            return s.valid();
+        };
+        INFO(harness::dirName(dir));
+        CHECK(harness::checkAlgorithm(c) == testutil::scaled(40));
+    }
+}
+
+TEST_CASE("depthwise cpu: maps down to 1x1 and smaller than the window", "[depthwise][conformance]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 31 + int(dir), 20);
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            depthwiseShape(rng, s, -1);
+            for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 1, 5, 2, 2, 1, 4);
+            return s.valid();
+        };
+        harness::checkAlgorithm(c);
+    }
+}
+
+TEST_CASE("depthwise cpu: channels-last, vectors over channels (7x7 maps)", "[depthwise][conformance]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 41 + int(dir), 12);
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            depthwiseShape(rng, s, 1);
+            for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 3, 5, 2, 1, 5, 9);
+            return s.valid();
+        };
+        harness::checkAlgorithm(c);
+    }
+}
+
+TEST_CASE("depthwise cpu: alpha and beta, multiplier 2, mode", "[depthwise][conformance]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        for (int betaKind = 1; betaKind <= 2; ++betaKind) {
+            AlgoCheck c = family(dir, 51 + 3 * int(dir) + betaKind, 8);
+            c.gen.betaKind = betaKind;
+            c.shape = [](std::mt19937_64& rng, Spec& s) {
+                depthwiseShape(rng, s, 0);
+                s.K = 2 * s.C;
+                for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 1, 5, 2, 2, 3, 24);
+                return s.valid();
+            };
+            harness::checkAlgorithm(c);
+        }
+    }
+}
+
+TEST_CASE("depthwise cpu: other layouts are rejected or handled, never wrong", "[depthwise][conformance]") {
+    // The harness's own random depthwise draws: mixed layouts, gapped tensors, 3-D. What the
+    // kernels take must match the reference; the rest must be refused with a reason.
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 61 + int(dir), 20);
+        c.gen.nsp = 0;
+        c.mustApply = false;
+        harness::checkAlgorithm(c);
+    }
+}
+
+TEST_CASE("depthwise cpu: every Highway target this machine runs", "[depthwise][conformance][targets]") {
+    // The other families run the best target only; here each one the machine supports in turn
+    // (e.g. SSE4, AVX2 and AVX-512 on one x86), through Highway's own test hook.
+    struct Reset {
+        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
+    } reset;
+    const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+    REQUIRE(!targets.empty());
+    for (const int64_t t : targets) {
+        hwy::SetSupportedTargetsForTest(t);
+        INFO("target " << hwy::TargetName(t));
+        for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+            AlgoCheck c = family(dir, 81 + int(dir), 6);
+            c.shape = [](std::mt19937_64& rng, Spec& s) {
+                depthwiseShape(rng, s, -1);
+                for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 3, 5, 2, 1, 5, 30);
+                return s.valid();
+            };
+            CHECK(harness::checkAlgorithm(c) == testutil::scaled(6));
+        }
+    }
+}
+
+TEST_CASE("depthwise cpu: bitwise identical for 1, 2 and 3 threads", "[depthwise][determinism]") {
+    std::mt19937_64 rng(71);
+    testutil::Handle h;
+    for (int i = 0; i < testutil::scaled(6); ++i) {
+        const Dir dir = static_cast<Dir>(i % 3);
+        Spec s;
+        s.dir = dir;
+        s.G = s.C = uni(rng, 3, 20);
+        s.K = s.C * uni(rng, 1, 2);
+        s.N = uni(rng, 1, 3);
+        for (int d = 0; d < 2; ++d) drawDim(rng, s, d, 3, 5, 2, 1, 10, 30);
+        s.beta = i % 2 ? 1.0 : 0.0;
+        if (i >= 3) s.xFmt = s.yFmt = s.wFmt = CONVX_TENSOR_NHWC, s.K = s.C;
+        if (!s.valid()) continue;
+        harness::Case c(s);
+        INFO(c.describe());
+        c.fill();
+        const harness::Buffer prior = c.output();
+        c.setThreads(1);
+        REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
+        const harness::Buffer one = c.output();
+        for (int t : {2, 3}) {
+            c.output() = prior;
+            c.setThreads(t);
+            REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
+            std::string detail;
+            INFO(t << " threads: " << detail);
+            CHECK(c.compareWith(one, prior, 0.0, &detail));
+        }
+    }
+}
+
+#endif  // CONVX_HAVE_HWY
