@@ -865,7 +865,7 @@ TEST_CASE("bad input: convxGetLastErrorString truncates and keeps the last failu
     CHECK_THAT(testutil::lastError(), Catch::StartsWith("convxSetConvolutionGroupCount: "));
 }
 
-TEST_CASE("bad input: the last error is per thread", "[bad-input]") {
+TEST_CASE("bad input: the last error is per thread", "[bad-input][host-threads]") {
     TensorDesc t;
     REQUIRE(convxSetTensor4dDescriptor(t, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, -5, 1, 1, 1) == CONVX_STATUS_BAD_PARAM_OUT_OF_BOUND);
     const std::string mine = testutil::lastError();

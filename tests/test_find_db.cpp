@@ -414,7 +414,7 @@ TEST_CASE("find-db: the default file lives under $XDG_CACHE_HOME/convx, else $HO
 
 // ---------------------------------------------------------------- several writers
 
-TEST_CASE("find-db: concurrent writers (processes and threads) lose no entry", "[find-db]") {
+TEST_CASE("find-db: concurrent writers (processes and threads) lose no entry", "[find-db][host-threads]") {
     TempDir dir;
     const std::string path = dir / "db.txt";
     FindEnv env("", path);
