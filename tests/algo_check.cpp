@@ -18,7 +18,7 @@ const convx::Algorithm* cpuAlgorithm(convxConvAlgo_t id, Dir dir) {
 // true when it ran; false when the algorithm does not apply (and !mustApply).
 bool runOne(const testutil::Handle& h, const convx::Algorithm* a, const Spec& s, bool mustApply) {
     Case c(s);
-    const convx::Problem p = convx::problemOf(static_cast<convx::Direction>(s.dir), {c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc()});
+    const convx::Problem p = problemOf(c);
     INFO("algorithm " << a->name() << ", " << c.describe());
     const convx::Applicability ap = a->check(p);
     if (!ap.ok) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "problem.h"
 #include "test_util.h"
 
 namespace harness {
@@ -136,6 +137,14 @@ private:
     testutil::FilterDesc wd_;
     testutil::ConvDesc cd_;
 };
+
+// The C API's Get, Find and workspace-size calls of c's direction, with c's descriptors and buffers.
+convxStatus_t getAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r);
+convxStatus_t findAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r, void* ws = nullptr,
+                        size_t bytes = 0);
+convxStatus_t workspaceOf(convxHandle_t h, Case& c, convxConvAlgo_t algo, size_t* size);
+// The Problem the library builds from c's descriptors.
+convx::Problem problemOf(const Case& c);
 
 // Default tolerance (relative L2) when comparing two implementations' outputs.
 double algoTolerance(convxDataType_t dt);

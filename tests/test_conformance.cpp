@@ -16,6 +16,9 @@ using harness::Case;
 using harness::Dir;
 using harness::GenOptions;
 using harness::Spec;
+using harness::findAlgos;
+using harness::getAlgos;
+using harness::workspaceOf;
 
 namespace {
 
@@ -391,47 +394,11 @@ TEST_CASE("conformance: every CPU algorithm matches the reference, bwd_w", "[con
 
 namespace {
 
-convxStatus_t getAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r) {
-    switch (c.spec().dir) {
-        case Dir::Fwd: return convxGetConvolutionForwardAlgorithm(h, c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc(), requested, returned, r);
-        case Dir::BwdData:
-            return convxGetConvolutionBackwardDataAlgorithm(h, c.wDesc(), c.yDesc(), c.convDesc(), c.xDesc(), requested, returned, r);
-        case Dir::BwdFilter:
-            return convxGetConvolutionBackwardFilterAlgorithm(h, c.xDesc(), c.yDesc(), c.convDesc(), c.wDesc(), requested, returned, r);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
-
-convxStatus_t findAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r, void* ws, size_t bytes) {
-    switch (c.spec().dir) {
-        case Dir::Fwd:
-            return convxFindConvolutionForwardAlgorithm(h, c.xDesc(), c.x.data(), c.wDesc(), c.w.data(), c.convDesc(), c.yDesc(),
-                                                         c.y.data(), requested, returned, r, ws, bytes);
-        case Dir::BwdData:
-            return convxFindConvolutionBackwardDataAlgorithm(h, c.wDesc(), c.w.data(), c.yDesc(), c.y.data(), c.convDesc(), c.xDesc(),
-                                                              c.x.data(), requested, returned, r, ws, bytes);
-        case Dir::BwdFilter:
-            return convxFindConvolutionBackwardFilterAlgorithm(h, c.xDesc(), c.x.data(), c.yDesc(), c.y.data(), c.convDesc(), c.wDesc(),
-                                                                c.w.data(), requested, returned, r, ws, bytes);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
-
 convxStatus_t maxCount(convxHandle_t h, Dir d, int* n) {
     switch (d) {
         case Dir::Fwd: return convxGetConvolutionForwardAlgorithmMaxCount(h, n);
         case Dir::BwdData: return convxGetConvolutionBackwardDataAlgorithmMaxCount(h, n);
         case Dir::BwdFilter: return convxGetConvolutionBackwardFilterAlgorithmMaxCount(h, n);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
-
-convxStatus_t workspaceOf(convxHandle_t h, Case& c, convxConvAlgo_t algo, size_t* size) {
-    switch (c.spec().dir) {
-        case Dir::Fwd: return convxGetConvolutionForwardWorkspaceSize(h, c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc(), algo, size);
-        case Dir::BwdData: return convxGetConvolutionBackwardDataWorkspaceSize(h, c.wDesc(), c.yDesc(), c.convDesc(), c.xDesc(), algo, size);
-        case Dir::BwdFilter:
-            return convxGetConvolutionBackwardFilterWorkspaceSize(h, c.xDesc(), c.yDesc(), c.convDesc(), c.wDesc(), algo, size);
     }
     return CONVX_STATUS_INTERNAL_ERROR;
 }

@@ -30,6 +30,10 @@
 using harness::Case;
 using harness::Dir;
 using harness::Spec;
+using harness::findAlgos;
+using harness::getAlgos;
+using harness::problemOf;
+using harness::workspaceOf;
 using testutil::EnvGuard;
 namespace fs = std::filesystem;
 
@@ -53,10 +57,6 @@ Spec smallSpec(Dir d, int n = 2) {
     s.pad[0] = 1;
     s.dil[1] = 2;
     return s;
-}
-
-convx::Problem problemOf(const Case& c) {
-    return convx::problemOf(static_cast<convx::Direction>(c.spec().dir), {c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc()});
 }
 
 std::string cpuDeviceKey() {
@@ -215,42 +215,6 @@ int candidates(const convx::Problem& p, size_t bytes) {
 }
 
 // ---------------------------------------------------------------- C API by direction
-
-convxStatus_t findAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r, void* ws = nullptr, size_t bytes = 0) {
-    switch (c.spec().dir) {
-        case Dir::Fwd:
-            return convxFindConvolutionForwardAlgorithm(h, c.xDesc(), c.x.data(), c.wDesc(), c.w.data(), c.convDesc(), c.yDesc(),
-                                                        c.y.data(), requested, returned, r, ws, bytes);
-        case Dir::BwdData:
-            return convxFindConvolutionBackwardDataAlgorithm(h, c.wDesc(), c.w.data(), c.yDesc(), c.y.data(), c.convDesc(), c.xDesc(),
-                                                             c.x.data(), requested, returned, r, ws, bytes);
-        case Dir::BwdFilter:
-            return convxFindConvolutionBackwardFilterAlgorithm(h, c.xDesc(), c.x.data(), c.yDesc(), c.y.data(), c.convDesc(), c.wDesc(),
-                                                               c.w.data(), requested, returned, r, ws, bytes);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
-
-convxStatus_t getAlgos(convxHandle_t h, Case& c, int requested, int* returned, convxAlgoPerf_t* r) {
-    switch (c.spec().dir) {
-        case Dir::Fwd: return convxGetConvolutionForwardAlgorithm(h, c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc(), requested, returned, r);
-        case Dir::BwdData:
-            return convxGetConvolutionBackwardDataAlgorithm(h, c.wDesc(), c.yDesc(), c.convDesc(), c.xDesc(), requested, returned, r);
-        case Dir::BwdFilter:
-            return convxGetConvolutionBackwardFilterAlgorithm(h, c.xDesc(), c.yDesc(), c.convDesc(), c.wDesc(), requested, returned, r);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
-
-convxStatus_t workspaceOf(convxHandle_t h, Case& c, convxConvAlgo_t algo, size_t* size) {
-    switch (c.spec().dir) {
-        case Dir::Fwd: return convxGetConvolutionForwardWorkspaceSize(h, c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc(), algo, size);
-        case Dir::BwdData: return convxGetConvolutionBackwardDataWorkspaceSize(h, c.wDesc(), c.yDesc(), c.convDesc(), c.xDesc(), algo, size);
-        case Dir::BwdFilter:
-            return convxGetConvolutionBackwardFilterWorkspaceSize(h, c.xDesc(), c.yDesc(), c.convDesc(), c.wDesc(), algo, size);
-    }
-    return CONVX_STATUS_INTERNAL_ERROR;
-}
 
 // Find on c; the results, fastest first.
 std::vector<convxAlgoPerf_t> find(convxHandle_t h, Case& c, void* ws = nullptr, size_t bytes = 0) {

@@ -18,6 +18,7 @@
 using harness::Case;
 using harness::Dir;
 using harness::Spec;
+using harness::problemOf;
 using testutil::EnvGuard;
 
 namespace {
@@ -42,10 +43,6 @@ Spec simpleSpec(Dir d, convxDataType_t dt = CONVX_DATA_FLOAT) {
     s.pad[0] = 1;
     s.dil[1] = 2;
     return s;
-}
-
-convx::Problem problemOf(const Case& c) {
-    return convx::problemOf(static_cast<convx::Direction>(c.spec().dir), {c.xDesc(), c.wDesc(), c.convDesc(), c.yDesc()});
 }
 
 // Neutral environment for the selector: none of its variables set.
