@@ -6,6 +6,7 @@
 
 namespace convx {
 
+const Algorithm* cudaDepthwiseAlgorithm();
 const Algorithm* cudaDilationSplitAlgorithm();
 const Algorithm* cudaDirectCoalescedAlgorithm();
 const Algorithm* cudaFilterTrimAlgorithm();
@@ -25,6 +26,7 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cudaDirectCoalescedAlgorithm());  // forward
     out.push_back(cudaFilterTrimAlgorithm());       // forward; backward-data at stride 1
     out.push_back(cudaDilationSplitAlgorithm());    // forward, dilated
+    out.push_back(cudaDepthwiseAlgorithm());        // all three, groups == C
     out.push_back(cudaReferenceAlgorithm());
 }
 
