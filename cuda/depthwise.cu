@@ -59,7 +59,7 @@ struct AccOf<double> {
 };
 
 template <class T, class Acc, int KS, int KSTR>
-__global__ void __launch_bounds__(kBlockThreads, 2)
+__global__ void __launch_bounds__(kBlockThreads, KS > 0 ? 3 : 2)  // specialised: 76-78 registers, no spill
 dwPlanes(const PlaneGeom G, const T* __restrict__ src, const T* __restrict__ w, T* __restrict__ dst, Acc alpha, Acc beta) {
     extern __shared__ __align__(16) unsigned char smRaw[];
     Acc* sm = reinterpret_cast<Acc*>(smRaw);

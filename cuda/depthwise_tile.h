@@ -259,49 +259,88 @@ inline bool planesFit(const Problem& p, int accBytes, PlaneGeom* out) {
     return true;
 }
 
-// Stages the source planes of one block: warps take rows, lanes take 16-byte chunks of a row
-// (scalars at unaligned ends), and every slot of the tile the image does not cover gets zero.
-// src is the base of source plane "srcChan(plane)" for each plane of the block.
+// One staged source row: the tile columns [cLo, cHi) the image covers, the global element of
+// column 0 and the 16-byte chunks [q0, q1] that hold the covered part.
+struct StageRow {
+    bool on;  // the row exists and the image covers part of it
+    int cLo, cHi;
+    int64_t base, gLo, gHi, q0, q1;
+};
+
+template <int VE>
+DW_HD inline StageRow stageRow(const PlaneGeom& G, const TileOrigin& o, int64_t m, int u, int slots) {
+    StageRow r{};
+    const int TIH = int(G.TIH);
+    if (u >= int(G.PB) * TIH) return r;
+    const int pb = u / TIH, row = u - pb * TIH;
+    const int64_t plane = o.plane0 + pb, ih = o.ih0 + row;
+    if (plane >= G.planes || ih < 0 || ih >= G.Hs) return r;
+    r.cLo = int(dmin(slots, dmax(0, -o.iw0)));
+    r.cHi = int(dmax(r.cLo, dmin(slots, G.Ws - o.iw0)));
+    r.on = r.cHi > r.cLo;
+    const int64_t n = plane / G.C, c = plane % G.C;
+    const int64_t chan = G.bwd ? c * G.M + m : c;
+    r.base = n * G.sN + chan * G.sC + ih * G.sH + o.iw0;
+    r.gLo = r.base + r.cLo, r.gHi = r.base + r.cHi;
+    r.q0 = floorDiv(r.gLo, VE), r.q1 = floorDiv(r.gHi - 1, VE);
+    return r;
+}
+
+template <class Acc>
+DW_HD inline void stageStore(Acc* srow, int Q, int PW, int col, Acc v) {
+    srow[Q == 1 ? col : (col % Q) * PW + col / Q] = v;
+}
+
+// Chunk q of a row: 16 bytes at once when whole and allowed, else element by element.
+template <class T, class Acc, int VE>
+DW_HD inline void stageChunk(const PlaneGeom& G, const StageRow& r, const T* src, int64_t q, Acc* srow, int Q, int PW) {
+    const int64_t e0 = q * VE;
+    if (G.vec && e0 >= r.gLo && e0 + VE <= r.gHi) {
+        T v[VE];
+        load16(src + e0, v);
+        for (int i = 0; i < VE; ++i) stageStore(srow, Q, PW, int(e0 + i - r.base), toAcc(v[i]));
+    } else {
+        const int64_t eEnd = dmin(e0 + VE, r.gHi);
+        for (int64_t e = dmax(e0, r.gLo); e < eEnd; ++e) stageStore(srow, Q, PW, int(e - r.base), toAcc(src[e]));
+    }
+}
+
+// Stages the source planes of one block: warps take rows, two at a time, lanes take 16-byte
+// chunks of a row (scalars at unaligned ends), and every slot of the tile the image does not
+// cover gets zero. The first chunk of both rows is loaded before anything is stored, so each
+// lane has two 16-byte loads in flight (a 128-column tile row is 33 chunks: one per lane).
 template <class T, class Acc>
 DW_HD inline void stage(const PlaneGeom& G, const TileOrigin& o, const T* src, int64_t m, int tid, int nthreads, Acc* sm) {
     constexpr int VE = 16 / sizeof(T);
     const int warp = tid / 32, lane = tid % 32, nwarps = nthreads / 32;
-    const int Q = int(G.Q), PW = int(G.PW), slots = Q * PW, TIH = int(G.TIH);
-    for (int u = warp; u < int(G.PB) * TIH; u += nwarps) {
-        const int pb = u / TIH, row = u - pb * TIH;
-        const int64_t plane = o.plane0 + pb, ih = o.ih0 + row;
-        const bool rowOk = plane < G.planes && ih >= 0 && ih < G.Hs;
-        // Columns [cLo, cHi) of the staged row lie in the image (tile-local, 32-bit).
-        const int cLo = rowOk ? int(dmin(slots, dmax(0, -o.iw0))) : 0;
-        const int cHi = rowOk ? int(dmax(cLo, dmin(slots, G.Ws - o.iw0))) : 0;
-        Acc* srow = sm + int64_t(u) * slots;
-        for (int k = lane; k < slots; k += 32) {
-            const int col = Q == 1 ? k : (k % PW) * Q + k / PW;  // slot k = (phase, index)
-            if (col < cLo || col >= cHi) srow[k] = Acc(0);
+    const int Q = int(G.Q), PW = int(G.PW), slots = Q * PW, rows = int(G.PB * G.TIH);
+    for (int u0 = warp; u0 < rows; u0 += 2 * nwarps) {
+        StageRow r[2];
+        T v[2][VE];
+        bool whole[2];
+        for (int h = 0; h < 2; ++h) {
+            r[h] = stageRow<VE>(G, o, m, u0 + h * nwarps, slots);
+            const int64_t e0 = (r[h].q0 + lane) * VE;
+            whole[h] = r[h].on && G.vec && e0 >= r[h].gLo && e0 + VE <= r[h].gHi;
+            if (whole[h]) load16(src + e0, v[h]);
         }
-        if (cHi <= cLo) continue;
-        const int64_t n = plane / G.C, c = plane % G.C;
-        const int64_t chan = G.bwd ? c * G.M + m : c;
-        const int64_t base = n * G.sN + chan * G.sC + ih * G.sH + o.iw0;  // element of column 0
-        const int64_t gLo = base + cLo, gHi = base + cHi;
-        const int64_t q0 = floorDiv(gLo, VE), q1 = floorDiv(gHi - 1, VE);
-        for (int64_t q = q0 + lane; q <= q1; q += 32) {
-            const int64_t e0 = q * VE;
-            if (G.vec && e0 >= gLo && e0 + VE <= gHi) {
-                T v[VE];
-                load16(src + e0, v);
-                const int col0 = int(e0 - base);
-                for (int i = 0; i < VE; ++i) {
-                    const int col = col0 + i;
-                    srow[Q == 1 ? col : (col % Q) * PW + col / Q] = toAcc(v[i]);
-                }
-            } else {
-                const int64_t eEnd = dmin(e0 + VE, gHi);
-                for (int64_t e = dmax(e0, gLo); e < eEnd; ++e) {
-                    const int col = int(e - base);
-                    srow[Q == 1 ? col : (col % Q) * PW + col / Q] = toAcc(src[e]);
-                }
+        for (int h = 0; h < 2; ++h) {
+            const int u = u0 + h * nwarps;
+            if (u >= rows) break;
+            Acc* srow = sm + int64_t(u) * slots;
+            const int cLo = r[h].on ? r[h].cLo : 0, cHi = r[h].on ? r[h].cHi : 0;
+            for (int k = lane; k < slots; k += 32) {
+                const int col = Q == 1 ? k : (k % PW) * Q + k / PW;  // slot k = (phase, index)
+                if (col < cLo || col >= cHi) srow[k] = Acc(0);
             }
+            if (!r[h].on) continue;
+            if (whole[h]) {
+                const int col0 = int((r[h].q0 + lane) * VE - r[h].base);
+                for (int i = 0; i < VE; ++i) stageStore(srow, Q, PW, col0 + i, toAcc(v[h][i]));
+            } else if (r[h].q0 + lane <= r[h].q1) {
+                stageChunk<T, Acc, VE>(G, r[h], src, r[h].q0 + lane, srow, Q, PW);
+            }
+            for (int64_t q = r[h].q0 + lane + 32; q <= r[h].q1; q += 32) stageChunk<T, Acc, VE>(G, r[h], src, q, srow, Q, PW);
         }
     }
 }
