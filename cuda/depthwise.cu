@@ -94,9 +94,16 @@ dwPlanes(const PlaneGeom G, const T* __restrict__ src, const T* __restrict__ w, 
 template <class T, class Acc, int CV>
 __global__ void __launch_bounds__(kBlockThreads, 2)
 dwChannels(const ChanGeom G, const T* __restrict__ src, const T* __restrict__ w, T* __restrict__ dst, Acc alpha, Acc beta) {
-    for (int64_t by = blockIdx.y; by < G.gridY; by += gridDim.y)
+    extern __shared__ __align__(16) unsigned char smRaw[];
+    Acc* wsm = reinterpret_cast<Acc*>(smRaw);
+    const int tid = threadIdx.y * blockDim.x + threadIdx.x;
+    for (int64_t by = blockIdx.y; by < G.gridY; by += gridDim.y) {
+        __syncthreads();  // the previous slice's readers are done
+        chanStageFilter<T, Acc>(G, w, by, tid, kBlockThreads, wsm);
+        __syncthreads();
         for (int64_t bx = blockIdx.x; bx < G.gridX; bx += gridDim.x)
-            chanThread<T, Acc, CV>(G, src, w, dst, bx * G.PY + threadIdx.y, by * G.CTX + threadIdx.x, alpha, beta);
+            chanThread<T, Acc, CV>(G, src, w, wsm, dst, bx * G.PY + threadIdx.y, by * G.CTX + threadIdx.x, alpha, beta);
+    }
 }
 
 template <class T, class Acc>
@@ -164,11 +171,12 @@ void launchChannels(const Problem& p, const T* src, const T* w, T* dst, Scale s,
     constexpr int VE = 16 / sizeof(T);
     const Conv3d g = conv3dOf(p);
     const bool vec = chanVectors(g, p.dir == Direction::BackwardData, VE) && aligned16(src);
-    const ChanGeom G = chanGeom(p, vec ? VE : 1);
+    const ChanGeom G = chanGeom(p, vec ? VE : 1, int(sizeof(Acc)));
     const dim3 block(unsigned(G.CTX), unsigned(G.PY));
     const dim3 grid(gridOf(G.gridX), gridOf(G.gridY, 65535));
-    if (vec) dwChannels<T, Acc, VE><<<grid, block, 0, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
-    else dwChannels<T, Acc, 1><<<grid, block, 0, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
+    const size_t shared = size_t(G.wElems) * sizeof(Acc);
+    if (vec) dwChannels<T, Acc, VE><<<grid, block, shared, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
+    else dwChannels<T, Acc, 1><<<grid, block, shared, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
     cudaCheckLaunch("depthwise channels kernel launch");
 }
 

@@ -458,11 +458,16 @@ struct ChanGeom {
     int64_t cVecs;          // channel vectors (of the destination)
     int64_t pixels;         // destination pixels N * spatial
     int64_t gridX, gridY;
+    // The block's filter slice in shared memory, [m][tap][channel of the block], taps already
+    // mirrored in convolution mode, so that lanes read consecutive channels (in global memory
+    // consecutive channels are R*S apart: one cache line per lane). 0: read from global.
+    int64_t wChans;         // channels per block, CTX * CV
+    int64_t wElems;         // M' * taps * wChans (M' = M for backward-data, 1 forward)
 };
 
 // Forward: one thread owns destination channels [c0, c0 + CV) of y (k = c*M + m when M > 1:
 // then CV = 1 and the thread owns one output channel); backward-data the same for dx.
-inline ChanGeom chanGeom(const Problem& p, int CV) {
+inline ChanGeom chanGeom(const Problem& p, int CV, int accBytes) {
     ChanGeom G{};
     G.g = conv3dOf(p);
     G.bwd = p.dir == Direction::BackwardData;
@@ -470,12 +475,36 @@ inline ChanGeom chanGeom(const Problem& p, int CV) {
     const int64_t dstC = G.bwd ? G.g.C : G.g.K;
     G.cVecs = (dstC + CV - 1) / CV;
     G.CTX = pow2AtLeast(G.cVecs, 32);
-    G.PY = kBlockThreads / G.CTX;
     const Conv3d& g = G.g;
+    const int64_t nM = G.bwd ? g.Kg : 1;
+    // Fewer channel lanes per block while the filter slice exceeds shared memory.
+    while (G.CTX > 1 && nM * g.taps * G.CTX * CV * accBytes > kSharedMax) G.CTX /= 2;
+    G.wChans = int64_t(G.CTX) * CV;
+    G.wElems = nM * g.taps * G.wChans * accBytes <= kSharedMax ? nM * g.taps * G.wChans : 0;
+    G.PY = kBlockThreads / G.CTX;
     G.pixels = g.N * (G.bwd ? g.inPix : g.outPix);
     G.gridX = (G.pixels + G.PY - 1) / G.PY;
     G.gridY = (G.cVecs + G.CTX - 1) / G.CTX;
     return G;
+}
+
+// Stages the filter slice of channel block by (destination channels [by * wChans, ...)).
+template <class T, class Acc>
+DW_HD inline void chanStageFilter(const ChanGeom& G, const T* w, int64_t by, int tid, int nthreads, Acc* wsm) {
+    const Conv3d& g = G.g;
+    const int64_t dstC = G.bwd ? g.C : g.K;
+    for (int64_t e = tid; e < G.wElems; e += nthreads) {
+        const int64_t ch = e % G.wChans, t = (e / G.wChans) % g.taps, m = e / (G.wChans * g.taps);
+        const int64_t dc = by * G.wChans + ch;
+        Acc v = Acc(0);
+        if (dc < dstC) {
+            int64_t a = t / (g.R[1] * g.R[2]), b = (t / g.R[2]) % g.R[1], c = t % g.R[2];
+            if (g.flip) a = g.R[0] - 1 - a, b = g.R[1] - 1 - b, c = g.R[2] - 1 - c;
+            const int64_t k = G.bwd ? dc * g.Kg + m : dc;
+            v = toAcc(w[k * g.ws[0] + a * g.ws[2] + b * g.ws[3] + c * g.ws[4]]);
+        }
+        wsm[e] = v;
+    }
 }
 
 // Channel vectors of VE elements: multiplier 1, whole vectors of channels, every pixel stride
@@ -488,7 +517,8 @@ inline bool chanVectors(const Conv3d& g, bool bwd, int64_t VE) {
 
 // One thread of the channels kernel: destination pixel l, channel vector cv.
 template <class T, class Acc, int CV>
-DW_HD inline void chanThread(const ChanGeom& G, const T* src, const T* w, T* dst, int64_t l, int64_t cv, Acc alpha, Acc beta) {
+DW_HD inline void chanThread(const ChanGeom& G, const T* src, const T* w, const Acc* wsm, T* dst, int64_t l, int64_t cv, Acc alpha,
+                             Acc beta) {
     const Conv3d& g = G.g;
     if (l >= G.pixels || cv >= G.cVecs) return;
     const int64_t* dI = G.bwd ? g.I : g.O;  // destination dims
@@ -527,13 +557,26 @@ DW_HD inline void chanThread(const ChanGeom& G, const T* src, const T* w, T* dst
                     int64_t ta = a, tb = b, tc = c;
                     if (g.flip) ta = g.R[0] - 1 - a, tb = g.R[1] - 1 - b, tc = g.R[2] - 1 - c;
                     const int64_t tapOff = ta * g.ws[2] + tb * g.ws[3] + tc * g.ws[4];
+                    // Staged slice: consecutive lanes read consecutive words.
+                    const Acc* ws = G.wElems ? wsm + ((m * g.R[0] + a) * g.R[1] * g.R[2] + b * g.R[2] + c) * G.wChans + (d0 - cv / G.CTX * G.wChans)
+                                             : nullptr;
+                    Acc wv[CV] = {};
+                    if (ws) {
+                        if constexpr (CV % 4 == 0) {
+                            for (int i = 0; i < CV; i += 4) lds4(ws + i, *reinterpret_cast<Acc(*)[4]>(&wv[i]));
+                        } else {
+                            for (int i = 0; i < CV; ++i) wv[i] = ws[i];
+                        }
+                    } else {
+                        for (int i = 0; i < nc; ++i) wv[i] = toAcc(w[filtChan(d0 + i) * g.ws[0] + tapOff]);
+                    }
                     if constexpr (CV > 1) {  // M == 1: source channels are the destination's
                         T v[CV];
                         load16(src + px + d0 * ss[1], v);
-                        for (int i = 0; i < CV; ++i) acc[i] += toAcc(v[i]) * toAcc(w[(d0 + i) * g.ws[0] + tapOff]);
+                        for (int i = 0; i < CV; ++i) acc[i] += toAcc(v[i]) * wv[i];
                     } else {
                         for (int i = 0; i < nc; ++i)
-                            acc[i] += toAcc(src[px + srcChan(d0 + i) * ss[1]]) * toAcc(w[filtChan(d0 + i) * g.ws[0] + tapOff]);
+                            acc[i] += toAcc(src[px + srcChan(d0 + i) * ss[1]]) * wv[i];
                     }
                 }
             }
@@ -686,11 +729,14 @@ void emulatePlanes(const PlaneGeom& G, const T* src, const T* w, T* dst, Acc alp
 
 template <class T, class Acc, int CV>
 void emulateChannels(const ChanGeom& G, const T* src, const T* w, T* dst, Acc alpha, Acc beta) {
-    for (int64_t bx = 0; bx < G.gridX; ++bx)
-        for (int64_t by = 0; by < G.gridY; ++by)
+    std::vector<Acc> wsm(size_t(std::max<int64_t>(1, G.wElems)));
+    for (int64_t by = 0; by < G.gridY; ++by) {
+        for (int tid = 0; tid < kBlockThreads; ++tid) chanStageFilter<T, Acc>(G, w, by, tid, kBlockThreads, wsm.data());
+        for (int64_t bx = 0; bx < G.gridX; ++bx)
             for (int ty = 0; ty < G.PY; ++ty)
                 for (int tx = 0; tx < G.CTX; ++tx)
-                    chanThread<T, Acc, CV>(G, src, w, dst, bx * G.PY + ty, by * G.CTX + tx, alpha, beta);
+                    chanThread<T, Acc, CV>(G, src, w, wsm.data(), dst, bx * G.PY + ty, by * G.CTX + tx, alpha, beta);
+    }
 }
 
 template <class T, class Acc>

@@ -111,8 +111,8 @@ void emulate(harness::Case& c, const convx::Problem& p, Path path) {
     }
     constexpr int VE = 16 / sizeof(T);
     const bool vec = path != Path::ChannelsScalar && chanVectors(conv3dOf(p), !fwd, VE);
-    if (vec) emulateChannels<T, Acc, VE>(chanGeom(p, VE), src, w, dst, alpha, beta);
-    else emulateChannels<T, Acc, 1>(chanGeom(p, 1), src, w, dst, alpha, beta);
+    if (vec) emulateChannels<T, Acc, VE>(chanGeom(p, VE, int(sizeof(Acc))), src, w, dst, alpha, beta);
+    else emulateChannels<T, Acc, 1>(chanGeom(p, 1, int(sizeof(Acc))), src, w, dst, alpha, beta);
 }
 
 // Runs the reference, then the emulated kernel on the same inputs and prior output; compares.
