@@ -91,7 +91,7 @@ dwPlanes(const PlaneGeom G, const T* __restrict__ src, const T* __restrict__ w, 
     }
 }
 
-template <class T, class Acc, int CV>
+template <class T, class Acc, int CV, int KS>
 __global__ void __launch_bounds__(kBlockThreads, 2)
 dwChannels(const ChanGeom G, const T* __restrict__ src, const T* __restrict__ w, T* __restrict__ dst, Acc alpha, Acc beta) {
     extern __shared__ __align__(16) unsigned char smRaw[];
@@ -102,7 +102,8 @@ dwChannels(const ChanGeom G, const T* __restrict__ src, const T* __restrict__ w,
         chanStageFilter<T, Acc>(G, w, by, tid, kBlockThreads, wsm);
         __syncthreads();
         for (int64_t bx = blockIdx.x; bx < G.gridX; bx += gridDim.x)
-            chanThread<T, Acc, CV>(G, src, w, wsm, dst, bx * G.PY + threadIdx.y, by * G.CTX + threadIdx.x, alpha, beta);
+            if constexpr (KS > 0) chanRowThread<T, Acc, CV, KS>(G, src, wsm, dst, bx * G.PY + threadIdx.y, by * G.CTX + threadIdx.x, alpha, beta);
+            else chanThread<T, Acc, CV>(G, src, w, wsm, dst, bx * G.PY + threadIdx.y, by * G.CTX + threadIdx.x, alpha, beta);
     }
 }
 
@@ -171,12 +172,27 @@ void launchChannels(const Problem& p, const T* src, const T* w, T* dst, Scale s,
     constexpr int VE = 16 / sizeof(T);
     const Conv3d g = conv3dOf(p);
     const bool vec = chanVectors(g, p.dir == Direction::BackwardData, VE) && aligned16(src);
-    const ChanGeom G = chanGeom(p, vec ? VE : 1, int(sizeof(Acc)));
+    ChanGeom G = chanGeom(p, vec ? VE : 1, int(sizeof(Acc)));
+    // Forward 3x3 / 5x5 at W stride 1: the register-window form, kPX pixels per thread.
+    // (Not 5x5 for f16/bf16: 8 channels x 8 input vectors + 32 accumulators spill.)
+    int KS = 0;
+    if (sizeof(T) != 8)
+        for (int ks : {3, 5})
+            if (chanRowFits(p, G, ks) && (ks == 3 || sizeof(T) == 4)) KS = ks;
+    if (KS) G = chanGeom(p, VE, int(sizeof(Acc)), kPX);
     const dim3 block(unsigned(G.CTX), unsigned(G.PY));
     const dim3 grid(gridOf(G.gridX), gridOf(G.gridY, 65535));
     const size_t shared = size_t(G.wElems) * sizeof(Acc);
-    if (vec) dwChannels<T, Acc, VE><<<grid, block, shared, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
-    else dwChannels<T, Acc, 1><<<grid, block, shared, stream>>>(G, src, w, dst, Acc(s.alpha), Acc(s.beta));
+    const Acc alpha = Acc(s.alpha), beta = Acc(s.beta);
+    if constexpr (sizeof(T) != 8) {
+        if (KS == 3) dwChannels<T, Acc, VE, 3><<<grid, block, shared, stream>>>(G, src, w, dst, alpha, beta);
+    }
+    if constexpr (sizeof(T) == 4)
+        if (KS == 5) dwChannels<T, Acc, VE, 5><<<grid, block, shared, stream>>>(G, src, w, dst, alpha, beta);
+    if (KS == 0) {
+        if (vec) dwChannels<T, Acc, VE, 0><<<grid, block, shared, stream>>>(G, src, w, dst, alpha, beta);
+        else dwChannels<T, Acc, 1, 0><<<grid, block, shared, stream>>>(G, src, w, dst, alpha, beta);
+    }
     cudaCheckLaunch("depthwise channels kernel launch");
 }
 

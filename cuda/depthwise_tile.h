@@ -461,13 +461,15 @@ struct ChanGeom {
     // The block's filter slice in shared memory, [m][tap][channel of the block], taps already
     // mirrored in convolution mode, so that lanes read consecutive channels (in global memory
     // consecutive channels are R*S apart: one cache line per lane). 0: read from global.
+    int PX;                 // forward outputs per thread along W (register window), 1: one pixel
+    int64_t groupsW;        // output column groups of PX
     int64_t wChans;         // channels per block, CTX * CV
     int64_t wElems;         // M' * taps * wChans (M' = M for backward-data, 1 forward)
 };
 
 // Forward: one thread owns destination channels [c0, c0 + CV) of y (k = c*M + m when M > 1:
 // then CV = 1 and the thread owns one output channel); backward-data the same for dx.
-inline ChanGeom chanGeom(const Problem& p, int CV, int accBytes) {
+inline ChanGeom chanGeom(const Problem& p, int CV, int accBytes, int PX = 1) {
     ChanGeom G{};
     G.g = conv3dOf(p);
     G.bwd = p.dir == Direction::BackwardData;
@@ -482,7 +484,9 @@ inline ChanGeom chanGeom(const Problem& p, int CV, int accBytes) {
     G.wChans = int64_t(G.CTX) * CV;
     G.wElems = nM * g.taps * G.wChans * accBytes <= kSharedMax ? nM * g.taps * G.wChans : 0;
     G.PY = kBlockThreads / G.CTX;
-    G.pixels = g.N * (G.bwd ? g.inPix : g.outPix);
+    G.PX = PX;
+    G.groupsW = (g.O[2] + PX - 1) / PX;
+    G.pixels = PX > 1 ? g.N * g.O[0] * g.O[1] * G.groupsW : g.N * (G.bwd ? g.inPix : g.outPix);
     G.gridX = (G.pixels + G.PY - 1) / G.PY;
     G.gridY = (G.cVecs + G.CTX - 1) / G.CTX;
     return G;
@@ -587,6 +591,78 @@ DW_HD inline void chanThread(const ChanGeom& G, const T* src, const T* w, const 
         Acc r = alpha * acc[i];
         if (beta != Acc(0)) r += beta * toAcc(out[(d0 + i) * ds[1]]);
         fromAcc<Acc>(out + (d0 + i) * ds[1], r);
+    }
+}
+
+// The register-window form of the forward channels kernel: KS-wide windows at W stride and
+// dilation 1, vectors of CV channels, the filter slice staged (wElems > 0). A thread owns
+// kPX consecutive output pixels of a row: per filter row it loads the KS + kPX - 1 input
+// vectors once and each staged weight vector once (3x3: 9 loads per 4 pixels instead of 24).
+constexpr int kPX = 4;
+
+inline bool chanRowFits(const Problem& p, const ChanGeom& G, int KS) {
+    const Conv3d& g = G.g;
+    return p.dir == Direction::Forward && G.CV > 1 && G.wElems > 0 && g.ys[1] == 1 && g.R[2] == KS && g.S[2] == 1 && g.D[2] == 1;
+}
+
+template <class T, class Acc, int CV, int KS>
+DW_HD inline void chanRowThread(const ChanGeom& G, const T* x, const Acc* wsm, T* y, int64_t l, int64_t cv, Acc alpha, Acc beta) {
+    const Conv3d& g = G.g;
+    if (l >= G.pixels || cv >= G.cVecs) return;
+    const int64_t dims[3] = {g.O[0], g.O[1], G.groupsW};
+    int64_t n, o0, o1, gw;
+    decodePixel(l, G.pixels < (int64_t(1) << 31), dims, &n, &o0, &o1, &gw);
+    const int64_t ow0 = gw * kPX, d0 = cv * CV;
+    const Acc* wch = wsm + (d0 - cv / G.CTX * G.wChans);
+    Acc acc[kPX][CV];
+    for (int p = 0; p < kPX; ++p)
+        for (int i = 0; i < CV; ++i) acc[p][i] = Acc(0);
+    const T* xn = x + n * g.xs[0] + d0;
+    for (int64_t a = 0; a < g.R[0]; ++a) {
+        const int64_t i0 = o0 * g.S[0] - g.P[0] + a * g.D[0];
+        if (i0 < 0 || i0 >= g.I[0]) continue;
+        for (int64_t b = 0; b < g.R[1]; ++b) {
+            const int64_t i1 = o1 * g.S[1] - g.P[1] + b * g.D[1];
+            if (i1 < 0 || i1 >= g.I[1]) continue;
+            Acc xin[KS + kPX - 1][CV];
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+            for (int c = 0; c < KS + kPX - 1; ++c) {
+                const int64_t iw = ow0 - g.P[2] + c;
+                if (iw >= 0 && iw < g.I[2]) {
+                    T v[CV];
+                    load16(xn + i0 * g.xs[2] + i1 * g.xs[3] + iw * g.xs[4], v);
+                    for (int i = 0; i < CV; ++i) xin[c][i] = toAcc(v[i]);
+                } else {
+                    for (int i = 0; i < CV; ++i) xin[c][i] = Acc(0);
+                }
+            }
+            const Acc* wrow = wch + (a * g.R[1] + b) * KS * G.wChans;
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+            for (int j = 0; j < KS; ++j) {
+                Acc wv[CV];
+                for (int i = 0; i < CV; i += 4) lds4(wrow + j * G.wChans + i, *reinterpret_cast<Acc(*)[4]>(&wv[i]));
+#ifdef __CUDACC__
+#pragma unroll
+#endif
+                for (int p = 0; p < kPX; ++p)
+                    for (int i = 0; i < CV; ++i) acc[p][i] += xin[p + j][i] * wv[i];
+            }
+        }
+    }
+    T* out = y + n * g.ys[0] + o0 * g.ys[2] + o1 * g.ys[3] + d0;
+    for (int p = 0; p < kPX; ++p) {
+        const int64_t ow = ow0 + p;
+        if (ow >= g.O[2]) break;
+        for (int i = 0; i < CV; ++i) {
+            T* o = out + ow * g.ys[4] + i;
+            Acc r = alpha * acc[p][i];
+            if (beta != Acc(0)) r += beta * toAcc(*o);
+            fromAcc<Acc>(o, r);
+        }
     }
 }
 
@@ -727,7 +803,7 @@ void emulatePlanes(const PlaneGeom& G, const T* src, const T* w, T* dst, Acc alp
     }
 }
 
-template <class T, class Acc, int CV>
+template <class T, class Acc, int CV, int KS = 0>
 void emulateChannels(const ChanGeom& G, const T* src, const T* w, T* dst, Acc alpha, Acc beta) {
     std::vector<Acc> wsm(size_t(std::max<int64_t>(1, G.wElems)));
     for (int64_t by = 0; by < G.gridY; ++by) {
@@ -735,7 +811,8 @@ void emulateChannels(const ChanGeom& G, const T* src, const T* w, T* dst, Acc al
         for (int64_t bx = 0; bx < G.gridX; ++bx)
             for (int ty = 0; ty < G.PY; ++ty)
                 for (int tx = 0; tx < G.CTX; ++tx)
-                    chanThread<T, Acc, CV>(G, src, w, wsm.data(), dst, bx * G.PY + ty, by * G.CTX + tx, alpha, beta);
+                    if constexpr (KS > 0) chanRowThread<T, Acc, CV, KS>(G, src, wsm.data(), dst, bx * G.PY + ty, by * G.CTX + tx, alpha, beta);
+                    else chanThread<T, Acc, CV>(G, src, w, wsm.data(), dst, bx * G.PY + ty, by * G.CTX + tx, alpha, beta);
     }
 }
 

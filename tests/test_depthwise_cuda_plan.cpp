@@ -78,7 +78,7 @@ Spec specialisedDw(std::mt19937_64& rng, Dir dir, convxDataType_t dt) {
 }
 
 // Which kernel the executor runs (mirrors cuda/depthwise.cu) or a forced one.
-enum class Path { Dispatch, Planes, PlanesGeneric, Channels, ChannelsScalar };
+enum class Path { Dispatch, Planes, PlanesGeneric, Channels, ChannelsPixel, ChannelsScalar };
 
 template <class T, class Acc>
 void emulate(harness::Case& c, const convx::Problem& p, Path path) {
@@ -111,6 +111,16 @@ void emulate(harness::Case& c, const convx::Problem& p, Path path) {
     }
     constexpr int VE = 16 / sizeof(T);
     const bool vec = path != Path::ChannelsScalar && chanVectors(conv3dOf(p), !fwd, VE);
+    if (vec && path != Path::ChannelsPixel && sizeof(T) != 8) {  // the register-window form (mirrors the dispatch)
+        const ChanGeom G1 = chanGeom(p, VE, int(sizeof(Acc)));
+        for (int ks : {3, 5})
+            if (chanRowFits(p, G1, ks)) {
+                const ChanGeom Gw = chanGeom(p, VE, int(sizeof(Acc)), kPX);
+                if (ks == 3) emulateChannels<T, Acc, VE, 3>(Gw, src, w, dst, alpha, beta);
+                else emulateChannels<T, Acc, VE, 5>(Gw, src, w, dst, alpha, beta);
+                return;
+            }
+    }
     if (vec) emulateChannels<T, Acc, VE>(chanGeom(p, VE, int(sizeof(Acc))), src, w, dst, alpha, beta);
     else emulateChannels<T, Acc, 1>(chanGeom(p, 1, int(sizeof(Acc))), src, w, dst, alpha, beta);
 }
@@ -311,9 +321,15 @@ TEST_CASE("depthwise cuda: the channels kernel (vectors and scalars) takes any l
             s.K = s.C = s.G = 8 * uni(rng, 1, 3);
             s.xFmt = s.yFmt = CONVX_TENSOR_NHWC;
             s.xGapped = s.yGapped = false;
+            if (i % 2 == 0) {  // forward 3x3 / 5x5 at W stride 1: the register-window form
+                s.dir = Dir::Fwd;
+                const int j = s.nsp - 1;
+                s.ker[j] = uni(rng, 0, 1) ? 3 : 5, s.stride[j] = 1, s.dil[j] = 1, s.pad[j] = uni(rng, 0, s.ker[j]);
+            }
         }
         if (!s.valid()) continue;
         checkEmulated(s, Path::Channels);
+        if (i % 3 == 0) checkEmulated(s, Path::ChannelsPixel);
         if (i % 3 == 0) checkEmulated(s, Path::ChannelsScalar);
     }
 }
