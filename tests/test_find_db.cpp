@@ -124,6 +124,9 @@ std::vector<std::string> lines(const std::string& text) {
 struct FindEnv {
     EnvGuard algo{"CONVX_ALGO", nullptr}, disable{"CONVX_DISABLE", nullptr}, cmd{"CONVX_LOG_CMD", nullptr};
     EnvGuard mode{"CONVX_FIND_MODE", nullptr};
+    // These tests are about the find-db and registry order: the measured heuristic (which may
+    // leave registry order on their small problems) is off; tests/test_heuristic.cpp covers it.
+    EnvGuard heuristic{"CONVX_HEURISTIC", "off"};
     EnvGuard log, db;
     FindEnv(const std::string& logPath, const std::string& dbPath) : log("CONVX_LOG", logPath.c_str()), db("CONVX_FIND_DB", dbPath.c_str()) {
         convx::findDbResetForTesting();
