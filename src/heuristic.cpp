@@ -68,10 +68,12 @@ const HeuristicModel* heuristicModel(convxBackend_t backend, Direction dir, conv
     return index().m[backendSlot(backend)][static_cast<int>(dir)][a];
 }
 
-double heuristicEstimateMs(const HeuristicModel& m, const HeuristicFeatures& x) {
+double heuristicEstimateLogMs(const HeuristicModel& m, const HeuristicFeatures& x) {
     double logMs = x.f[1];
     for (int j = 0; j < kHeuristicFeatures; ++j) logMs += m.coef[j] * x.f[j];
-    return std::exp(logMs);
+    return logMs;
 }
+
+double heuristicEstimateMs(const HeuristicModel& m, const HeuristicFeatures& x) { return std::exp(heuristicEstimateLogMs(m, x)); }
 
 }  // namespace convx

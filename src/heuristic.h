@@ -50,7 +50,8 @@ HeuristicFeatures heuristicFeatures(const Problem& p);
 // The model for (backend, p.dir, algo), nullptr when none. O(1).
 const HeuristicModel* heuristicModel(convxBackend_t backend, Direction dir, convxConvAlgo_t algo);
 
-// Estimated milliseconds.
+// Estimated milliseconds, and its log (what ranking compares: no exp).
+double heuristicEstimateLogMs(const HeuristicModel& m, const HeuristicFeatures& x);
 double heuristicEstimateMs(const HeuristicModel& m, const HeuristicFeatures& x);
 
 }  // namespace convx

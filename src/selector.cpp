@@ -122,17 +122,18 @@ const Candidate* heuristicChoice(const convxContext& h, const Candidate* c, int 
         if (c[i].workspace <= available) first = &c[i];
     if (!first || !x || !first->model) return first;
     const Candidate* best = nullptr;
-    double bestMs = 0;
+    double bestLog = 0;
     for (int i = 0; i < n; ++i) {
         if (c[i].workspace > available || !c[i].model) continue;
-        const double ms = heuristicEstimateMs(*c[i].model, *x);
-        if (!best || ms < bestMs) best = &c[i], bestMs = ms;
+        const double l = heuristicEstimateLogMs(*c[i].model, *x);
+        if (!best || l < bestLog) best = &c[i], bestLog = l;
     }
     if (best == first) return first;
-    const double firstMs = heuristicEstimateMs(*first->model, *x);
-    if (std::log(firstMs) - std::log(bestMs) <= heuristicTable(h.backend).logSwitchMargin) return first;
+    const double firstLog = heuristicEstimateLogMs(*first->model, *x);
+    if (firstLog - bestLog <= heuristicTable(h.backend).logSwitchMargin) return first;
     *switched = true;
-    if (why) *why = format("heuristic: estimated %.4g ms, the first applicable %s %.4g ms", bestMs, first->algo->name(), firstMs);
+    if (why)
+        *why = format("heuristic: estimated %.4g ms, the first applicable %s %.4g ms", std::exp(bestLog), first->algo->name(), std::exp(firstLog));
     return best;
 }
 
