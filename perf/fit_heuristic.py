@@ -246,10 +246,15 @@ def fit_all(data, skip=None):
         else:
             coef, lam, loo = fit_model(xs, ys)
             out[key] = (coef, lam, loo, len(xs))
+        RANGES[key] = (min(x[1] for x in xs), max(x[1] for x in xs))
     return out
 
 
 MODEL_LAMBDA = {}
+RANGES = {}  # (dir, algo) -> (min, max) log flops of the samples (of the last fit_all)
+# AUTO trusts a model only within its samples' log-flops range widened by this much each side
+# (a factor 4): no switch on extrapolation.
+RANGE_SLACK = math.log(4.0)
 
 
 def ranking(models, d, prob, candidates):
@@ -291,29 +296,38 @@ def main():
             continue
         est = dict((a, e) for e, a in ranking(fit_all(data, skip=(d, prob)), d, prob, algos))
         if est:
-            loo.append((algos, est))
+            loo.append((algos, est, d, features(parse_problem(prob))[1], dict(RANGES)))
+    fit_all(data)  # RANGES of the full fit again
 
-    def auto_pick(algos, est, margin):
+    def covers(d, a, lf, ranges):
+        lo, hi = ranges[(d, a)]
+        return lo - RANGE_SLACK <= lf <= hi + RANGE_SLACK
+
+    def auto_pick(algos, est, margin, d, lf, ranges):
         reg = min(algos, key=lambda a: order.index(a) if a in order else len(order))
+        if reg not in est:
+            return reg
         best = min(est, key=lambda a: (est[a], a))
-        return best if reg not in est or est[reg] - est[best] > math.log(margin) else reg
+        if best != reg and est[reg] - est[best] > math.log(margin) and covers(d, reg, lf, ranges) and covers(d, best, lf, ranges):
+            return best
+        return reg
 
     def score(pick_of):
         within, logs = 0, 0.0
-        for algos, est in loo:
-            pick = pick_of(algos, est)
+        for algos, est, d, lf, ranges in loo:
+            pick = pick_of(algos, est, d, lf, ranges)
             within += algos[pick] <= 1.05 * min(algos.values())
             logs += math.log(algos[pick] / min(algos.values()))
         return within, math.exp(logs / len(loo)) if loo else 1.0
 
     margin = MARGINS[0]
     if loo:
-        margin = min(MARGINS, key=lambda m: (round(score(lambda a, e: auto_pick(a, e, m))[1], 9),
-                                             -score(lambda a, e: auto_pick(a, e, m))[0], m))
+        margin = min(MARGINS, key=lambda m: (round(score(lambda a, e, d, lf, r: auto_pick(a, e, m, d, lf, r))[1], 9),
+                                             -score(lambda a, e, d, lf, r: auto_pick(a, e, m, d, lf, r))[0], m))
     total = len(loo)
-    within, geo = score(lambda a, e: auto_pick(a, e, margin)) if loo else (0, 1.0)
-    pure_within, pure_geo = score(lambda a, e: min(e, key=lambda x: (e[x], x))) if loo else (0, 1.0)
-    reg_within, reg_geo = score(lambda a, e: min(a, key=lambda x: order.index(x) if x in order else len(order))) if loo else (0, 1.0)
+    within, geo = score(lambda a, e, d, lf, r: auto_pick(a, e, margin, d, lf, r)) if loo else (0, 1.0)
+    pure_within, pure_geo = score(lambda a, e, d, lf, r: min(e, key=lambda x: (e[x], x))) if loo else (0, 1.0)
+    reg_within, reg_geo = score(lambda a, e, d, lf, r: min(a, key=lambda x: order.index(x) if x in order else len(order))) if loo else (0, 1.0)
 
     checks = []
     for (d, prob), algos in sorted(data.items()):
@@ -337,7 +351,9 @@ def main():
     w.append("// Ridge fit of the log rate on standardised features, weight chosen by leave-one-out;")
     w.append("// fewer than %d samples: the mean rate alone (rule). Leave-one-out RMS error of log(ms) per model below." % MIN_RIDGE)
     w.append("// AUTO takes the models' fastest over the registry-order pick only when estimated faster than")
-    w.append("// it by more than the switch margin (fitted: %g). The estimates order convxGet*Algorithm." % margin)
+    w.append("// it by more than the switch margin (fitted: %g), and only where both models saw problems of" % margin)
+    w.append("// that size (log flops within their samples' range widened 4x each side: no extrapolation).")
+    w.append("// The estimates order convxGet*Algorithm.")
     if total:
         w.append("// Leave-one-problem-out over %d recorded problems with >= 2 convx algorithms measured" % total)
         w.append("// (pick within 5% of the fastest convx algorithm measured; geomean time of the pick / fastest):")
@@ -352,7 +368,9 @@ def main():
             how = "rule" if lam is None else "ridge %g" % lam
             w.append("    // %s %s: %d samples, %s, leave-one-out RMS log error %s" %
                      (d, a, n, how, ("%.3f (x%.2f)" % (loo, math.exp(loo))) if math.isfinite(loo) else "n/a"))
-            w.append("    {Direction::%s, CONVX_ALGO_%s, %d, {%s}}," % (DIRS[d], a.upper(), n, ", ".join(fmt(c) for c in coef)))
+            lo, hi = RANGES[(d, a)]
+            w.append("    {Direction::%s, CONVX_ALGO_%s, %d, %s, %s, {%s}}," %
+                     (DIRS[d], a.upper(), n, fmt(lo - RANGE_SLACK), fmt(hi + RANGE_SLACK), ", ".join(fmt(c) for c in coef)))
         w.append("};")
     if checks:
         w.append("")

@@ -19,7 +19,10 @@ struct HeuristicModel {
     Direction dir;
     convxConvAlgo_t algo;
     int samples;
+    // log flops where AUTO trusts it: its samples' range widened 4x each side (no extrapolation)
+    double logFlopsMin, logFlopsMax;
     double coef[kHeuristicFeatures];
+    bool covers(const struct HeuristicFeatures& x) const;
 };
 
 // A recorded problem and the algorithm the models rank first among `candidates` (comma list of
@@ -46,6 +49,8 @@ struct HeuristicFeatures {
     double f[kHeuristicFeatures];
 };
 HeuristicFeatures heuristicFeatures(const Problem& p);
+
+inline bool HeuristicModel::covers(const HeuristicFeatures& x) const { return x.f[1] >= logFlopsMin && x.f[1] <= logFlopsMax; }
 
 // The model for (backend, p.dir, algo), nullptr when none. O(1).
 const HeuristicModel* heuristicModel(convxBackend_t backend, Direction dir, convxConvAlgo_t algo);

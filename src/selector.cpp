@@ -79,12 +79,7 @@ static const Ranked* findDbChoice(const convxContext& h, const Problem& p, const
 
 namespace {
 
-// An applicable algorithm within the handle's workspace limit, as the AUTO walk sees it.
-struct Candidate {
-    const Algorithm* algo;
-    size_t workspace;
-    const HeuristicModel* model;
-};
+using Candidate = HeuristicCandidate;
 
 // More than any registry holds; a longer one (tests adding algorithms) is cut, and logged.
 constexpr int kMaxCandidates = 48;
@@ -110,18 +105,26 @@ int applicableCandidates(const convxContext& h, const Problem& p, Candidate* out
     return n;
 }
 
+// CONVX_HEURISTIC=off: AUTO without step 3 (registry order after the find-db).
+bool heuristicEnabled() {
+    const char* v = std::getenv("CONVX_HEURISTIC");
+    return !(v && (strcasecmp(v, "off") == 0 || std::strcmp(v, "0") == 0));
+}
+
+}  // namespace
+
 // Steps 3 and 4 among candidates that fit `available`: the registry-order pick, unless the
 // models (x: the problem's features; nullptr = no heuristic) estimate another one faster by more
-// than the table's switch margin. nullptr when none fits. *switched: the heuristic moved off
+// than the table's switch margin, both within the problem sizes they were fitted on. nullptr when none fits. *switched: the heuristic moved off
 // registry order (then *why says how, when why is given).
-const Candidate* heuristicChoice(const convxContext& h, const Candidate* c, int n, size_t available, const HeuristicFeatures* x,
-                                 bool* switched, std::string* why) {
+const HeuristicCandidate* heuristicChoice(double logMargin, const HeuristicCandidate* c, int n, size_t available,
+                                          const HeuristicFeatures* x, bool* switched, std::string* why) {
     *switched = false;
-    const Candidate* first = nullptr;
+    const HeuristicCandidate* first = nullptr;
     for (int i = 0; i < n && !first; ++i)
         if (c[i].workspace <= available) first = &c[i];
     if (!first || !x || !first->model) return first;
-    const Candidate* best = nullptr;
+    const HeuristicCandidate* best = nullptr;
     double bestLog = 0;
     for (int i = 0; i < n; ++i) {
         if (c[i].workspace > available || !c[i].model) continue;
@@ -130,20 +133,13 @@ const Candidate* heuristicChoice(const convxContext& h, const Candidate* c, int 
     }
     if (best == first) return first;
     const double firstLog = heuristicEstimateLogMs(*first->model, *x);
-    if (firstLog - bestLog <= heuristicTable(h.backend).logSwitchMargin) return first;
+    if (firstLog - bestLog <= logMargin) return first;
+    if (!first->model->covers(*x) || !best->model->covers(*x)) return first;  // no switch on extrapolation
     *switched = true;
     if (why)
         *why = format("heuristic: estimated %.4g ms, the first applicable %s %.4g ms", std::exp(bestLog), first->algo->name(), std::exp(firstLog));
     return best;
 }
-
-// CONVX_HEURISTIC=off: AUTO without step 3 (registry order after the find-db).
-bool heuristicEnabled() {
-    const char* v = std::getenv("CONVX_HEURISTIC");
-    return !(v && (strcasecmp(v, "off") == 0 || std::strcmp(v, "0") == 0));
-}
-
-}  // namespace
 
 std::vector<Ranked> rankForGet(const convxContext& h, const Problem& p) {
     std::vector<Ranked> ranked = rankAlgorithms(h, p);  // applicable first, in registry order
@@ -167,7 +163,7 @@ std::vector<Ranked> rankForGet(const convxContext& h, const Problem& p) {
         frontMs = e.ms;
     } else {
         bool switched;
-        if (const Candidate* pick = heuristicChoice(h, c, n, SIZE_MAX, heuristicEnabled() ? &x : nullptr, &switched, nullptr))
+        if (const Candidate* pick = heuristicChoice(heuristicTable(h.backend).logSwitchMargin, c, n, SIZE_MAX, heuristicEnabled() ? &x : nullptr, &switched, nullptr))
             front = pick->algo;
     }
     // The other applicable ones by estimate (those without one after, in registry order).
@@ -273,7 +269,7 @@ const Algorithm* selectAlgorithm(const convxContext& h, const Problem& p, convxC
     if (useModels) x = heuristicFeatures(p);
     bool switched = false;
     std::string why;
-    const Candidate* pick = heuristicChoice(h, c, n, avail, useModels ? &x : nullptr, &switched, log ? &why : nullptr);
+    const Candidate* pick = heuristicChoice(heuristicTable(h.backend).logSwitchMargin, c, n, avail, useModels ? &x : nullptr, &switched, log ? &why : nullptr);
     if (!pick) failNoChoice(h, p, avail);
     if (log) {
         if (!switched) {

@@ -21,9 +21,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "algorithm.h"
+#include "heuristic.h"
 
 namespace convx {
 
@@ -56,6 +58,19 @@ struct SelectOptions {
     // on the call's buffers, records the fastest and returns it (nullptr when none ran).
     std::function<const Algorithm*(const std::vector<const Algorithm*>& candidates)> benchmark;
 };
+
+// Steps 3 and 4 of the walk on explicit candidates (applicable, within the handle's limit, in
+// registry order; model: nullptr when none): the first that fits `available`, unless the models
+// estimate another that fits faster by more than logMargin (log ms) and the problem's size is
+// within both models' range. x nullptr: no heuristic. nullptr when none fits; *switched: the
+// heuristic left registry order (then *why says how, when why is given).
+struct HeuristicCandidate {
+    const Algorithm* algo;
+    size_t workspace;
+    const HeuristicModel* model;
+};
+const HeuristicCandidate* heuristicChoice(double logMargin, const HeuristicCandidate* c, int n, size_t available,
+                                          const HeuristicFeatures* x, bool* switched, std::string* why);
 
 // Throws Error (NOT_SUPPORTED_ALGORITHM / NOT_SUPPORTED / BAD_PARAM_INSUFFICIENT_WORKSPACE) with
 // the reasons when nothing applies or fits.
