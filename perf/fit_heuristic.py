@@ -71,7 +71,7 @@ MARGINS = [1.0, 1.1, 1.25, 1.5, 2.0, 3.0]   # switch margins tried
 # cuda/cuda_algorithms.cpp); an algorithm not listed goes last.
 REGISTRY_ORDER = {
     "cpu": ["depthwise", "kernel_split", "split_k", "direct_coalesced", "filter_trim", "dilation_split", "reference"],
-    "cuda": ["cudnn"],
+    "cuda": ["cudnn", "kernel_split", "split_k", "direct_coalesced", "filter_trim", "dilation_split", "reference"],
 }
 
 DESC_RE = re.compile(r"(mb|ic|oc|g|[iokspd][dhw])(\d+)")
