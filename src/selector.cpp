@@ -113,10 +113,7 @@ bool heuristicEnabled() {
 
 }  // namespace
 
-// Steps 3 and 4 among candidates that fit `available`: the registry-order pick, unless the
-// models (x: the problem's features; nullptr = no heuristic) estimate another one faster by more
-// than the table's switch margin, both within the problem sizes they were fitted on. nullptr when none fits. *switched: the heuristic moved off
-// registry order (then *why says how, when why is given).
+// Steps 3 and 4 among candidates that fit `available` (see selector.h).
 const HeuristicCandidate* heuristicChoice(double logMargin, const HeuristicCandidate* c, int n, size_t available,
                                           const HeuristicFeatures* x, bool* switched, std::string* why) {
     *switched = false;
@@ -163,7 +160,8 @@ std::vector<Ranked> rankForGet(const convxContext& h, const Problem& p) {
         frontMs = e.ms;
     } else {
         bool switched;
-        if (const Candidate* pick = heuristicChoice(heuristicTable(h.backend).logSwitchMargin, c, n, SIZE_MAX, heuristicEnabled() ? &x : nullptr, &switched, nullptr))
+        const double margin = heuristicTable(h.backend).logSwitchMargin;
+        if (const Candidate* pick = heuristicChoice(margin, c, n, SIZE_MAX, heuristicEnabled() ? &x : nullptr, &switched, nullptr))
             front = pick->algo;
     }
     // The other applicable ones by estimate (those without one after, in registry order).
