@@ -7,8 +7,10 @@
 #include "bench_cudnn.h"
 #include "bench_onednn.h"
 #include "bench_zeroins.h"
+#include "error.h"
 #include "execute.h"
 #include "registry.h"
+#include "selector.h"
 
 namespace convxbench {
 
@@ -195,8 +197,19 @@ public:
             *why = e.what();
             return false;
         }
+        picked_.clear();
+        if (algo_ == CONVX_ALGO_AUTO) {
+            // What the selector picks for a call of this problem (same handle state: no workspace limit).
+            try {
+                convxContext ctx;
+                ctx.backend = api_.backend();
+                picked_ = std::string("picked ") + convx::selectAlgorithm(ctx, p, CONVX_ALGO_AUTO)->name();
+            } catch (const convx::Error&) {
+            }
+        }
         return true;
     }
+    std::string message() const override { return picked_; }
     size_t workspaceBytes() const override { return ws_; }
     void run(const Tensors& t, void* ws, size_t bytes) override { api_.run(algo_, t, ws, bytes); }
 
@@ -204,6 +217,7 @@ private:
     ConvxApi& api_;
     convxConvAlgo_t algo_;
     size_t ws_ = 0;
+    std::string picked_;
 };
 
 }  // namespace

@@ -39,6 +39,7 @@
 #include "bench_onednn.h"
 #include "bench_report.h"
 #include "bench_runner.h"
+#include "bench_selection.h"
 #include "bench_zeroins.h"
 #include "convx/convx.h"
 #include "dtype.h"
@@ -75,8 +76,8 @@ const char* const kUsage =
     "Bench options:\n"
     "  --backend=cpu|cuda      backend whose algorithms run (default cpu)\n"
     "  --algo=NAME[,NAME...]   algorithms to run (default all = every algorithm of the backend,\n"
-    "                          on cuda with cuDNN also cudnn_find and cudnn_heur;\n"
-    "                          'auto' = the selector's pick; e.g. --algo=all,auto)\n"
+    "                          on cuda with cuDNN also cudnn_find and cudnn_heur, and auto;\n"
+    "                          'auto' = the selector's pick, named in the message)\n"
     "                          cudnn_find: every algorithm cuDNN lists for the problem, each timed\n"
     "                          by the bench, the fastest that passes the check; cudnn_heur: cuDNN's\n"
     "                          heuristic top-1 (Get_v7); both call cuDNN directly (cuda only)\n"
@@ -106,6 +107,9 @@ const char* const kUsage =
     "  --seed=N                seed of the random inputs (default 1)\n"
     "  --csv=PATH --json=PATH  write the results\n"
     "  --list                  only parse the problems and print their canonical strings\n"
+    "  --selection-overhead    only time the selector: us per CONVX_ALGO_AUTO selection with the\n"
+    "                          heuristic, with a find-db hit, with registry order only, and an\n"
+    "                          explicit id, over the problems (--min-time per path, default 0.1)\n"
     "Problem flags (passed to the problem parser; last one wins):\n"
     "  --dir=fwd|bwd_d|bwd_w|all (or a comma list)  --dt=f32|f64|f16|bf16  --acc=  --mode=conv|xcorr\n"
     "  --math=default|tensor_op|tensor_op_conv|fma  --tag=nchw|nhwc  --stag= --wtag= --dtag=\n"
@@ -128,6 +132,7 @@ struct Options {
     long maxIters = 100000;
     int threads = 0;
     bool check = true, list = false;
+    bool selectionOverhead = false;
     double tol = -1;
     double flushMb = -1;
     uint64_t seed = 1;
@@ -188,6 +193,10 @@ Options parseArgs(int argc, char** argv) {
         }
         if (a == "--cudnn-all") {
             o.cudnnAll = true;
+            continue;
+        }
+        if (a == "--selection-overhead") {
+            o.selectionOverhead = true;
             continue;
         }
         if (a.rfind("--", 0) != 0) {
@@ -910,6 +919,12 @@ int benchMain(int argc, char** argv) {
     if (specs.empty()) usageError("no problem given (a descriptor or --suite=FILE)");
     const std::vector<Instance> instances = expandInstances(specs);
     if (o.list) return listProblems(instances);
+    if (o.selectionOverhead) {
+        std::vector<std::string> texts;
+        for (const Instance& in : instances)
+            if (in.spec.error.empty()) texts.push_back(in.text);
+        return selectionOverhead(o.backend, texts, std::max(o.minTime, 0.05));
+    }
 
     // Device, handle, runners.
     const convxBackend_t backend = o.backend == "cuda" ? CONVX_BACKEND_CUDA : CONVX_BACKEND_CPU;
@@ -945,6 +960,7 @@ int benchMain(int argc, char** argv) {
         if (n == "all" && !onGpu)
             for (const std::string& c : onednnColumns()) add.push_back(c);
         if (n == "all") add.push_back(kZeroInsColumn);
+        if (n == "all") add.push_back("auto");  // the selector's pick, timed like the others: AUTO vs the best path
         for (const std::string& a : add)
             if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
     }

@@ -175,8 +175,9 @@ void getAlgorithms(convxHandle_t handle, Direction dir, const CallDescs& d, int 
     int n = 0;
     for (const Ranked& r : rankForGet(h, p)) {
         if (n == requested) break;
-        results[n++] = perfEntry(r.algo, p, r.applicability.ok ? CONVX_STATUS_SUCCESS : CONVX_STATUS_NOT_SUPPORTED_ALGORITHM, -1.0f,
-                                 r.workspace);
+        // time: the heuristic's estimate (the find-db's measured time for its entry), -1 without one
+        results[n++] = perfEntry(r.algo, p, r.applicability.ok ? CONVX_STATUS_SUCCESS : CONVX_STATUS_NOT_SUPPORTED_ALGORITHM,
+                                 r.applicability.ok ? static_cast<float>(r.estimateMs) : -1.0f, r.workspace);
     }
     *returned = n;
 }

@@ -35,9 +35,28 @@ struct Parsed {
     std::string error;  // Unreadable
 };
 
+// Hash of every field Problem::operator== compares (equal problems have equal strings and back).
+struct ProblemHash {
+    size_t operator()(const Problem& p) const {
+        uint64_t h = 1469598103934665603ull;
+        auto mix = [&h](int64_t v) { h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull; };
+        mix(static_cast<int64_t>(p.dir)), mix(static_cast<int64_t>(p.dtype)), mix(static_cast<int64_t>(p.accType));
+        mix(p.mode), mix(p.math), mix(p.nsp), mix(p.N), mix(p.C), mix(p.K), mix(p.G);
+        for (const Dims* d : {&p.in, &p.out, &p.ker, &p.stride, &p.pad, &p.dil})
+            for (int64_t v : *d) mix(v);
+        mix(static_cast<int64_t>(p.xLayout)), mix(static_cast<int64_t>(p.wLayout)), mix(static_cast<int64_t>(p.yLayout));
+        for (int64_t v : p.xStrides) mix(v);
+        for (int64_t v : p.yStrides) mix(v);
+        return static_cast<size_t>(h);
+    }
+};
+
 struct DbFile {
     bool loaded = false;
     std::unordered_map<std::string, FindDbEntry> entries;
+    // The same entries by device and Problem: what the selector looks up, without building the
+    // problem string (an AUTO call's find-db hit allocates nothing).
+    std::unordered_map<std::string, std::unordered_map<Problem, FindDbEntry, ProblemHash>> byDevice;
     std::map<std::string, FindDbEntry> own;  // recorded by this process: they win when the file is rewritten
     bool warnedRead = false, warnedWrite = false;
 };
@@ -46,6 +65,17 @@ std::mutex g_mutex;
 std::unordered_map<std::string, DbFile> g_files;  // by path; "" = in memory only
 
 std::string keyOf(const std::string& device, const std::string& problem) { return device + '\t' + problem; }
+
+// Sets an entry, in both maps.
+void put(DbFile& f, const std::string& key, const FindDbEntry& e) {
+    f.entries[key] = e;
+    const size_t tab = key.find('\t');
+    try {
+        f.byDevice[key.substr(0, tab)][parseProblem(key.substr(tab + 1))] = e;
+    } catch (const Error&) {
+        // not a problem string (only findDbRecordAt's callers could pass one): string lookups only
+    }
+}
 
 std::string errnoText() { return std::strerror(errno); }
 
@@ -189,7 +219,8 @@ DbFile& loadLocked(const std::string& path) {
     f.loaded = true;
     const Parsed r = readFile(path);
     warnAboutRead(path, f, r);
-    if (r.kind == Parsed::Ok) f.entries.insert(r.entries.begin(), r.entries.end());
+    if (r.kind == Parsed::Ok)
+        for (const auto& [k, e] : r.entries) put(f, k, e);
     if (logEnabled()) logLine(format("find-db %s: %zu entries", path.c_str(), f.entries.size()));
     return f;
 }
@@ -251,10 +282,10 @@ std::string writeMerged(const std::string& path, DbFile& f) {
     if (disk.badLines) warnAboutRead(path, f, disk);
     std::map<std::string, FindDbEntry> merged;
     if (disk.kind == Parsed::Ok) merged = disk.entries;
-    for (const auto& [k, e] : merged) f.entries[k] = e;  // what other processes recorded meanwhile
+    for (const auto& [k, e] : merged) put(f, k, e);  // what other processes recorded meanwhile
     for (const auto& [k, e] : f.own) {
         merged[k] = e;
-        f.entries[k] = e;
+        put(f, k, e);
     }
 
     std::string text = std::string(kMagic) + findDbVersion() + "\n";
@@ -315,7 +346,7 @@ void findDbRecordAt(const std::string& path, const std::string& device, const st
     std::lock_guard<std::mutex> lock(g_mutex);
     DbFile& f = loadLocked(path);
     const std::string key = keyOf(device, problem);
-    f.entries[key] = e;
+    put(f, key, e);
     if (path.empty()) return;
     f.own[key] = e;
     const std::string err = writeMerged(path, f);
@@ -327,8 +358,52 @@ void findDbRecordAt(const std::string& path, const std::string& device, const st
     }
 }
 
+namespace {
+// findDbPath and backendDeviceKey of the last handle this thread looked up for, kept while the
+// variables they depend on keep their values: a lookup then builds no string.
+struct PathCache {
+    bool valid = false;
+    convxBackend_t backend = CONVX_BACKEND_CPU;
+    int device = -1;
+    std::string env[3];
+    bool set[3] = {};
+    std::string path, deviceKey;
+};
+const char* const kPathVars[3] = {"CONVX_FIND_DB", "XDG_CACHE_HOME", "HOME"};
+
+const PathCache& pathCache(const convxContext& h) {
+    thread_local PathCache c;
+    bool same = c.valid && c.backend == h.backend && c.device == h.device;
+    const char* v[3];
+    for (int i = 0; i < 3; ++i) {
+        v[i] = std::getenv(kPathVars[i]);
+        same = same && (v[i] != nullptr) == c.set[i] && (!v[i] || c.env[i] == v[i]);
+    }
+    if (same) return c;
+    c.valid = false;
+    c.backend = h.backend;
+    c.device = h.device;
+    for (int i = 0; i < 3; ++i) {
+        c.set[i] = v[i] != nullptr;
+        c.env[i] = v[i] ? v[i] : "";
+    }
+    c.path = findDbPath(h);
+    c.deviceKey = backendDeviceKey(h);
+    c.valid = true;
+    return c;
+}
+}  // namespace
+
 bool findDbLookup(const convxContext& h, const Problem& p, FindDbEntry* e) {
-    return findDbLookupAt(findDbPath(h), backendDeviceKey(h), p.str(), e);
+    const PathCache& c = pathCache(h);
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const DbFile& f = loadLocked(c.path);
+    const auto dev = f.byDevice.find(c.deviceKey);
+    if (dev == f.byDevice.end()) return false;
+    const auto it = dev->second.find(p);
+    if (it == dev->second.end()) return false;
+    *e = it->second;
+    return true;
 }
 
 void findDbRecord(const convxContext& h, const Problem& p, const FindDbEntry& e, FindDbSource source) {

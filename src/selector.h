@@ -5,8 +5,14 @@
 //   2. the find-db: the winner Find recorded for this device and problem, if it still applies,
 //      fits the workspace limit and the bytes the call passed; with CONVX_FIND_MODE=auto and no
 //      usable entry, an executing call times every candidate once and records the winner;
-//   3. [slot] the measured heuristic (to be fitted to H200 results: heuristicChoice);
+//   3. the measured heuristic (src/heuristic.h: cost models fitted to committed bench results):
+//      the registry-order pick below, unless the models estimate another applicable algorithm
+//      that fits faster by more than the table's switch margin; no model for the registry-order
+//      pick (or none at all: CUDA until H200 results exist) leaves registry order;
 //   4. the first applicable algorithm in registry order that fits.
+// The AUTO walk allocates nothing on the way to a find-db hit or a heuristic pick (unless
+// CONVX_LOG, CONVX_DISABLE or a failure asks for text); convx-bench --selection-overhead
+// measures it.
 // CONVX_DISABLE'd names and algorithms above the handle's workspace limit are not applicable.
 // An executing call never runs an algorithm with less workspace than it needs: when the walk's
 // choice does not fit the bytes passed, it falls back to the next step's choice that does, and
@@ -15,9 +21,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "algorithm.h"
+#include "heuristic.h"
 
 namespace convx {
 
@@ -25,14 +33,17 @@ struct Ranked {
     const Algorithm* algo;
     Applicability applicability;
     size_t workspace;  // valid when the algorithm applies (also when only the workspace limit rejects it)
+    double estimateMs = -1;  // rankForGet: the heuristic's estimate (the find-db's time for its entry); -1: none
 };
 
 // Every algorithm of the handle's backend for p.dir, applicable ones first (registry order).
 // CONVX_DISABLE'd ones and those needing more than h.workspaceLimit are not applicable, with the reason.
 std::vector<Ranked> rankAlgorithms(const convxContext& h, const Problem& p);
 
-// rankAlgorithms, with the algorithm AUTO's find-db step would pick moved to the front: the
-// order convxGet*Algorithm reports.
+// The order convxGet*Algorithm reports: the algorithm AUTO picks for a query (find-db entry,
+// else the heuristic's or registry order's pick) first, then the other applicable ones by the
+// heuristic's estimate (fastest first; those without a model after, in registry order), then
+// the rest with their reasons. estimateMs is filled in.
 std::vector<Ranked> rankForGet(const convxContext& h, const Problem& p);
 
 // CONVX_FIND_MODE: off (unset) and db use the find-db; auto also fills it by timing AUTO calls
@@ -47,6 +58,19 @@ struct SelectOptions {
     // on the call's buffers, records the fastest and returns it (nullptr when none ran).
     std::function<const Algorithm*(const std::vector<const Algorithm*>& candidates)> benchmark;
 };
+
+// Steps 3 and 4 of the walk on explicit candidates (applicable, within the handle's limit, in
+// registry order; model: nullptr when none): the first that fits `available`, unless the models
+// estimate another that fits faster by more than logMargin (log ms) and the problem's size is
+// within both models' range. x nullptr: no heuristic. nullptr when none fits; *switched: the
+// heuristic left registry order (then *why says how, when why is given).
+struct HeuristicCandidate {
+    const Algorithm* algo;
+    size_t workspace;
+    const HeuristicModel* model;
+};
+const HeuristicCandidate* heuristicChoice(double logMargin, const HeuristicCandidate* c, int n, size_t available,
+                                          const HeuristicFeatures* x, bool* switched, std::string* why);
 
 // Throws Error (NOT_SUPPORTED_ALGORITHM / NOT_SUPPORTED / BAD_PARAM_INSUFFICIENT_WORKSPACE) with
 // the reasons when nothing applies or fits.

@@ -124,6 +124,9 @@ std::vector<std::string> lines(const std::string& text) {
 struct FindEnv {
     EnvGuard algo{"CONVX_ALGO", nullptr}, disable{"CONVX_DISABLE", nullptr}, cmd{"CONVX_LOG_CMD", nullptr};
     EnvGuard mode{"CONVX_FIND_MODE", nullptr};
+    // These tests are about the find-db and registry order: the measured heuristic (which may
+    // leave registry order on their small problems) is off; tests/test_heuristic.cpp covers it.
+    EnvGuard heuristic{"CONVX_HEURISTIC", "off"};
     EnvGuard log, db;
     FindEnv(const std::string& logPath, const std::string& dbPath) : log("CONVX_LOG", logPath.c_str()), db("CONVX_FIND_DB", dbPath.c_str()) {
         convx::findDbResetForTesting();
@@ -840,4 +843,35 @@ TEST_CASE("workspace limit: a find-db entry above the handle's limit is ignored"
     CHECK(fake.algo.runs == 1);
     CHECK_THAT(readText(dir / "log"), Catch::Contains("cpu " + p + " -> " + fake.name() + " (find-db, "));
     CHECK(fake.algo.violations == 0);
+}
+
+TEST_CASE("find-db: AUTO's lookup by Problem finds what was recorded by problem string, in every form", "[find-db]") {
+    TempDir dir;
+    const std::string path = dir / "db.txt";
+    FindEnv env(dir / "log", path);
+    convxContext ctx;
+    ctx.backend = CONVX_BACKEND_CPU;
+    std::mt19937_64 rng(4242);
+    for (int i = 0; i < testutil::scaled(30, 10); ++i) {
+        harness::GenOptions o;
+        o.gapped = i % 4 == 1;  // non-packed strides are part of the key
+        const Case c(harness::randomSpec(rng, kDirs[i % 3], i % 5 == 0 ? CONVX_DATA_DOUBLE : CONVX_DATA_FLOAT, o));
+        const convx::Problem p = problemOf(c);
+        INFO(p.str());
+        convx::findDbRecordAt(path, cpuDeviceKey(), p.str(), {CONVX_ALGO_REFERENCE, 0.5 + i, 0});
+        convx::FindDbEntry e;
+        REQUIRE(convx::findDbLookup(ctx, p, &e));
+        CHECK(e.algo == CONVX_ALGO_REFERENCE);
+        CHECK(e.ms == 0.5 + i);
+        // a problem differing in one field is another entry
+        convx::Problem q = p;
+        q.N += 1;
+        q.xStrides = convx::packedStrides(q.xLayout, q.nsp, q.N, q.C, q.in);
+        q.yStrides = convx::packedStrides(q.yLayout, q.nsp, q.N, q.K, q.out);
+        CHECK_FALSE(convx::findDbLookup(ctx, q, &e));
+        // and a new process (reading the file) finds it the same way
+        convx::findDbResetForTesting();
+        REQUIRE(convx::findDbLookup(ctx, p, &e));
+        CHECK(e.ms == 0.5 + i);
+    }
 }

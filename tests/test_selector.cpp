@@ -46,8 +46,10 @@ Spec simpleSpec(Dir d, convxDataType_t dt = CONVX_DATA_FLOAT) {
 }
 
 // Neutral environment for the selector: none of its variables set.
+// Registry order: the measured heuristic (tests/test_heuristic.cpp) is off here.
 struct CleanEnv {
     EnvGuard a{"CONVX_ALGO", nullptr}, b{"CONVX_DISABLE", nullptr}, c{"CONVX_LOG", nullptr}, d{"CONVX_LOG_CMD", nullptr};
+    EnvGuard e{"CONVX_HEURISTIC", "off"};
 };
 
 // A unique temporary file path, removed at the end of the scope.

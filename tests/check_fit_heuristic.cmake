@@ -1,0 +1,58 @@
+# ctest: perf/fit_heuristic.py on the small fixtures under tests/fixtures/heuristic (one CPU run,
+# one in the GPU results format: cudnn_find, cudnn_heur, cudnn:<NAME> columns, no convx cudnn
+# rows) writes the same file twice (deterministic), and that file compiles as the table
+# src/heuristic.cpp includes. Skipped (CONVX-SKIP) without python3.
+#   -DPYTHON=... -DSOURCE_DIR=... -DWORK_DIR=... -DCXX=... -DINCLUDES=a;b;c
+if(NOT PYTHON)
+  message("CONVX-SKIP: no python3 found at configure time")
+  return()
+endif()
+file(MAKE_DIRECTORY "${WORK_DIR}")
+foreach(backend cpu cuda)
+  if(backend STREQUAL "cuda")
+    set(fixture "${SOURCE_DIR}/tests/fixtures/heuristic/h200")
+  else()
+    set(fixture "${SOURCE_DIR}/tests/fixtures/heuristic/cpu")
+  endif()
+  foreach(run 1 2)
+    execute_process(COMMAND "${PYTHON}" "${SOURCE_DIR}/perf/fit_heuristic.py" --backend=${backend} --results=${fixture}
+                            --out=${WORK_DIR}/${backend}-${run}.inc
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "fit_heuristic.py --backend=${backend} failed (${rc}):\n${out}\n${err}")
+    endif()
+  endforeach()
+  file(READ "${WORK_DIR}/${backend}-1.inc" a)
+  file(READ "${WORK_DIR}/${backend}-2.inc" b)
+  if(NOT a STREQUAL b)
+    message(FATAL_ERROR "fit_heuristic.py --backend=${backend}: two runs on the same input differ")
+  endif()
+  string(FIND "${a}" "HeuristicModel k" has_models)
+  if(has_models EQUAL -1)
+    message(FATAL_ERROR "fit_heuristic.py --backend=${backend}: no model fitted to the fixture")
+  endif()
+  if(backend STREQUAL "cuda")
+    string(FIND "${a}" "CONVX_ALGO_CUDNN," has_cudnn)
+    if(has_cudnn EQUAL -1)
+      message(FATAL_ERROR "fit_heuristic.py --backend=cuda: no model of convx's cudnn (from the cudnn_heur column)")
+    endif()
+  endif()
+  if(backend STREQUAL "cuda")
+    set(name Cuda)
+  else()
+    set(name Cpu)
+  endif()
+  file(WRITE "${WORK_DIR}/use-${backend}.cpp"
+    "#include \"heuristic.h\"\nnamespace convx {\nnamespace {\n#include \"${WORK_DIR}/${backend}-1.inc\"\n}\n"
+    "int fixtureModels() { return k${name}Table.numModels + k${name}Table.numChecks; }\n}\n")
+  set(incs "")
+  foreach(i ${INCLUDES})
+    list(APPEND incs "-I${i}")
+  endforeach()
+  execute_process(COMMAND "${CXX}" -std=c++17 -fsyntax-only -Wall -Werror ${incs} "${WORK_DIR}/use-${backend}.cpp"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "the fitted ${backend} table does not compile:\n${out}\n${err}")
+  endif()
+endforeach()
+message("fit_heuristic.py: deterministic, and its tables compile (cpu and GPU-format fixtures)")
