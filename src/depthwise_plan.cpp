@@ -8,7 +8,8 @@ const char* dwKernelName(DwKernel k) {
     static const char* const names[] = {
         "f32_fwd_k3x3_s1_r4v1_w", "f32_fwd_k3x3_s2_r4v1_w", "f32_fwd_k5x5_s1_r4v1_w", "f32_fwd_k5x5_s2_r4v1_w",
         "f32_fwd_kany_s1_r4v1_w", "f32_fwd_kany_s2_r4v1_w", "f32_fwd_kany_sany_r4v1_w", "f32_bwdd_kany_sany_phase_w",
-        "f32_bwdw_kany_sany_tapacc_w", "f32_fwd_kany_sany_v1_c", "f32_bwdd_kany_sany_v1_c", "f32_bwdw_kany_sany_v1_c"};
+        "f32_bwdw_kany_sany_tapacc_w", "f32_fwd_kany_sany_v1_c", "f32_bwdd_kany_sany_v1_c", "f32_bwdw_kany_sany_v1_c",
+        "f32_fwd_kany_sany_mult_vm_c", "f32_bwdd_kany_sany_mult_vm_c", "f32_bwdw_kany_sany_mult_vm_c"};
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<int>(DwKernel::Count), "one name per kernel");
     const int i = static_cast<int>(k);
     return i >= 0 && i < static_cast<int>(DwKernel::Count) ? names[i] : "?";
@@ -26,7 +27,6 @@ bool dwFits(const Problem& p, std::string* why) {
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
     if (!unitW && !unitC) return no("x and y need unit element stride along W (both channels-first) or along C (both channels-last)");
-    if (!unitW && p.Kg() != 1) return no("channels-last with a channel multiplier above 1 is not supported");
     return true;
 }
 
@@ -41,9 +41,10 @@ DwPlan planDepthwise(const Problem& p) {
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
     pl.channelsLast = !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
     if (pl.channelsLast) {
-        pl.kernel = p.dir == Direction::Forward        ? DwKernel::FwdChannels
-                    : p.dir == Direction::BackwardData ? DwKernel::BwdDataChannels
-                                                       : DwKernel::BwdFilterChannels;
+        const bool mult = pl.M > 1;
+        pl.kernel = p.dir == Direction::Forward        ? (mult ? DwKernel::FwdChannelsMult : DwKernel::FwdChannels)
+                    : p.dir == Direction::BackwardData ? (mult ? DwKernel::BwdDataChannelsMult : DwKernel::BwdDataChannels)
+                                                       : (mult ? DwKernel::BwdFilterChannelsMult : DwKernel::BwdFilterChannels);
         return pl;
     }
     if (p.dir == Direction::BackwardData && pl.M == 1 && g.S[1] == 1 && g.S[2] == 1) {
