@@ -386,19 +386,25 @@ void fwdNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / P, p = job % P;
+    // Depth (3-D; size 1 with zero strides otherwise): one job per output row (n, od, p).
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (OD * P), od = job / P % OD, p = job % P;
     const float* xImg = a.x + n * g.xs[0];
     for (int64_t q = 0; q < Q; ++q) {
-        float* out = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+        float* out = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
         // The taps inside the input, once per pixel: (x offset, filter offset) pairs.
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t iw = q * sw - pw + s * dl;
-                if (!inside(iw, W)) continue;
-                taps[nt++] = {ih * g.xs[3] + iw * g.xs[4], (r * S + s) * C};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t id = od * sd - pd + kd * dd;
+            if (!inside(id, ID)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (!inside(iw, W)) continue;
+                    taps[nt++] = {id * g.xs[2] + ih * g.xs[3] + iw * g.xs[4], ((kd * R + r) * S + s) * C};
+                }
             }
         }
         int64_t c0 = 0;
@@ -435,19 +441,24 @@ void bwdDataNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) 
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / H, h = job % H;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (ID * H), id = job / H % ID, h = job % H;
     const float* dyImg = a.y + n * g.ys[0];
     for (int64_t w = 0; w < W; ++w) {
-        float* out = a.xo + n * g.xs[0] + h * g.xs[3] + w * g.xs[4];
+        float* out = a.xo + n * g.xs[0] + id * g.xs[2] + h * g.xs[3] + w * g.xs[4];
         // The taps whose dy pixel exists, once per dx pixel: (dy offset, filter offset) pairs.
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t tp = h + ph - r * dh;
-            if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t tq = w + pw - s * dl;
-                if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
-                taps[nt++] = {(tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], (r * S + s) * C};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t td = id + pd - kd * dd;
+            if (floorDiv(td, sd) * sd != td || !inside(td / sd, OD)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t tp = h + ph - r * dh;
+                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t tq = w + pw - s * dl;
+                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                    taps[nt++] = {(td / sd) * g.ys[2] + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], ((kd * R + r) * S + s) * C};
+                }
             }
         }
         int64_t c0 = 0;
@@ -484,7 +495,8 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t T = R * S, t = job % T, cb = job / T, r = t / S, s = t % S;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t T = KD * R * S, t = job % T, cb = job / T, kd = t / (R * S), r = t / S % R, s = t % S;
     const int64_t cBeg = cb * kChanBlock, cEnd = std::min(C, cBeg + kChanBlock);
     const int64_t nv = (cEnd - cBeg) / L;  // whole vectors in this block
     constexpr int kMaxVec = kChanBlock;    // at least one lane per vector
@@ -495,12 +507,13 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     const int64_t off = s * dl - pw;
     const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q), qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
     for (int64_t n = 0; n < g.N; ++n) {
-        for (int64_t p = 0; p < P; ++p) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
+        for (int64_t odp = 0; odp < OD * P; ++odp) {  // (od, p) rows
+            const int64_t od = odp / P, p = odp % P;
+            const int64_t id = od * sd - pd + kd * dd, ih = p * sh - ph + r * dh;
+            if (!inside(id, ID) || !inside(ih, H)) continue;
             for (int64_t q = qLo; q < qHi; ++q) {
-                const float* xp = a.x + n * g.xs[0] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
-                const float* dyp = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+                const float* xp = a.x + n * g.xs[0] + id * g.xs[2] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
+                const float* dyp = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
                 for (int64_t v = 0; v < nv; ++v)
                     acc[v] = hn::MulAdd(hn::LoadU(d, dyp + cBeg + v * L), hn::LoadU(d, xp + cBeg + v * L), acc[v]);
                 for (int64_t c = cTail; c < cEnd; ++c) tail[c - cBeg] += dyp[c] * xp[c];
@@ -509,9 +522,9 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     }
     HWY_ALIGN float lanes[kChanBlock + 64];
     for (int64_t v = 0; v < nv; ++v) hn::StoreU(acc[v], d, lanes + v * L);
-    const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+    const int64_t ud = g.flip ? KD - 1 - kd : kd, ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
     for (int64_t c = cBeg; c < cEnd; ++c)
-        storeScaled1(a.wo + c * g.ws[0] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
+        storeScaled1(a.wo + c * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
 }
 
 // ------------------------------------------------------------------ NHWC, channel multiplier M > 1
@@ -552,20 +565,26 @@ void fwdNhwcMultT(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps)
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C, K = g.K;
     const int64_t M = MM ? MM : a.pl.M;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / P, p = job % P;
+    // Depth (3-D; size 1 with zero strides otherwise): one job per output row (n, od, p).
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (OD * P), od = job / P % OD, p = job % P;
     const float* xImg = a.x + n * g.xs[0];
     const auto idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(M)));  // lane i -> i M
     constexpr int kMB = MM ? MM : 4;  // accumulators per pass over the taps
     for (int64_t q = 0; q < Q; ++q) {
-        float* out = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+        float* out = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t iw = q * sw - pw + s * dl;
-                if (!inside(iw, W)) continue;
-                taps[nt++] = {ih * g.xs[3] + iw * g.xs[4], (r * S + s) * K};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t id = od * sd - pd + kd * dd;
+            if (!inside(id, ID)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (!inside(iw, W)) continue;
+                    taps[nt++] = {id * g.xs[2] + ih * g.xs[3] + iw * g.xs[4], ((kd * R + r) * S + s) * K};
+                }
             }
         }
         int64_t c0 = 0;
@@ -621,19 +640,24 @@ void bwdDataNhwcMultT(const Args& a, int64_t job, std::pair<int64_t, int64_t>* t
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C, K = g.K;
     const int64_t M = MM ? MM : a.pl.M;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / H, h = job % H;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (ID * H), id = job / H % ID, h = job % H;
     const float* dyImg = a.y + n * g.ys[0];
     const auto idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(M)));
     for (int64_t w = 0; w < W; ++w) {
-        float* out = a.xo + n * g.xs[0] + h * g.xs[3] + w * g.xs[4];
+        float* out = a.xo + n * g.xs[0] + id * g.xs[2] + h * g.xs[3] + w * g.xs[4];
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t tp = h + ph - r * dh;
-            if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t tq = w + pw - s * dl;
-                if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
-                taps[nt++] = {(tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], (r * S + s) * K};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t td = id + pd - kd * dd;
+            if (floorDiv(td, sd) * sd != td || !inside(td / sd, OD)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t tp = h + ph - r * dh;
+                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t tq = w + pw - s * dl;
+                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                    taps[nt++] = {(td / sd) * g.ys[2] + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], ((kd * R + r) * S + s) * K};
+                }
             }
         }
         int64_t c0 = 0;
@@ -674,11 +698,12 @@ void bwdFilterNhwcMultT(const Args& a, int64_t job) {
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t M = MM ? MM : a.pl.M;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t T = R * S;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t T = KD * R * S;
     // MM = 0: job = (block, tap) * M + m; the outputs m0 .. m0 + nm of each c.
     const int64_t m0 = MM ? 0 : job % M, bt = MM ? job : job / M;
     constexpr int kNM = MM ? MM : 1;
-    const int64_t t = bt % T, cb = bt / T, r = t / S, s = t % S;
+    const int64_t t = bt % T, cb = bt / T, kd = t / (R * S), r = t / S % R, s = t % S;
     const int64_t cBeg = cb * kChanBlock, cEnd = std::min(C, cBeg + kChanBlock);
     const int64_t nv = (cEnd - cBeg) / L;
     constexpr int kMaxVec = kChanBlock;
@@ -691,12 +716,13 @@ void bwdFilterNhwcMultT(const Args& a, int64_t job) {
     const int64_t off = s * dl - pw;
     const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q), qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
     for (int64_t n = 0; n < g.N; ++n) {
-        for (int64_t p = 0; p < P; ++p) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
+        for (int64_t odp = 0; odp < OD * P; ++odp) {  // (od, p) rows
+            const int64_t od = odp / P, p = odp % P;
+            const int64_t id = od * sd - pd + kd * dd, ih = p * sh - ph + r * dh;
+            if (!inside(id, ID) || !inside(ih, H)) continue;
             for (int64_t q = qLo; q < qHi; ++q) {
-                const float* xp = a.x + n * g.xs[0] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
-                const float* dyp = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+                const float* xp = a.x + n * g.xs[0] + id * g.xs[2] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
+                const float* dyp = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
                 for (int64_t v = 0; v < nv; ++v) {
                     const V xv = hn::LoadU(d, xp + cBeg + v * L);
                     const float* dv = dyp + (cBeg + v * L) * M + m0;
@@ -714,12 +740,12 @@ void bwdFilterNhwcMultT(const Args& a, int64_t job) {
         }
     }
     HWY_ALIGN float lanes[kChanBlock + 64];
-    const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+    const int64_t ud = g.flip ? KD - 1 - kd : kd, ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
     for (int j = 0; j < kNM; ++j) {
         for (int64_t v = 0; v < nv; ++v) hn::StoreU(acc[j][v], d, lanes + v * L);
         for (int64_t c = cBeg; c < cEnd; ++c) {
             const int64_t k = c * M + m0 + j;
-            storeScaled1(a.wo + k * g.ws[0] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[j][c - cBeg], a);
+            storeScaled1(a.wo + k * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[j][c - cBeg], a);
         }
     }
 }
@@ -782,13 +808,13 @@ int64_t jobCount(const Args& a) {
     switch (a.pl.kernel) {
         case DwKernel::BwdDataPhases: return g.N * g.C;
         case DwKernel::BwdFilterTaps: return g.K;
-        case DwKernel::FwdChannels: return g.N * g.O[1];
-        case DwKernel::BwdDataChannels: return g.N * g.I[1];
-        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.R[1] * g.R[2];
-        case DwKernel::FwdChannelsMult: return g.N * g.O[1];
-        case DwKernel::BwdDataChannelsMult: return g.N * g.I[1];
+        case DwKernel::FwdChannels: return g.N * g.O[0] * g.O[1];
+        case DwKernel::BwdDataChannels: return g.N * g.I[0] * g.I[1];
+        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.taps;
+        case DwKernel::FwdChannelsMult: return g.N * g.O[0] * g.O[1];
+        case DwKernel::BwdDataChannelsMult: return g.N * g.I[0] * g.I[1];
         case DwKernel::BwdFilterChannelsMult:  // per (block, tap), and per m unless M is 2..4
-            return ceilDiv(g.C, kChanBlock) * g.R[1] * g.R[2] * (a.pl.M >= 2 && a.pl.M <= 4 ? 1 : a.pl.M);
+            return ceilDiv(g.C, kChanBlock) * g.taps * (a.pl.M >= 2 && a.pl.M <= 4 ? 1 : a.pl.M);
         default: return g.N * g.K;
     }
 }
@@ -801,7 +827,7 @@ void runDepthwise(const Args& a) {
 #pragma omp parallel num_threads(a.threads)
     {
         std::vector<float> tmp;
-        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.R[1] * g.R[2] : 0);
+        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.taps : 0);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) HWY_DYNAMIC_DISPATCH(RunJob)(a, job, tmp, taps);
     }
@@ -828,21 +854,23 @@ public:
         a.alpha = static_cast<float>(s.alpha);
         a.beta = static_cast<float>(s.beta);
         a.threads = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
-        const int64_t R = g.R[1], S = g.R[2], T = R * S;
+        const int64_t KD = g.R[0], R = g.R[1], S = g.R[2], T = KD * R * S;  // KD > 1 only channels-last (3-D)
         // The filter in the kernels' order, cross-correlation orientation (small: K x taps).
         thread_local std::vector<float> wt;
         if (p.dir != Direction::BackwardFilter) {
             wt.resize(static_cast<size_t>(g.K * T));
             const float* w = static_cast<const float*>(b.w);
+            const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
             for (int64_t k = 0; k < g.K; ++k)
-                for (int64_t r = 0; r < R; ++r)
-                    for (int64_t s2 = 0; s2 < S; ++s2) {
-                        const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
-                        const int64_t ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
-                        const float v = w[k * g.ws[0] + ur * g.ws[3] + us * g.ws[4]];
-                        // Channels-last: [r][s][m][c] for k = c M + m (with M = 1 simply [r][s][k]).
-                        wt[a.pl.channelsLast ? (r * S + s2) * g.K + (k % a.pl.M) * g.C + k / a.pl.M : k * T + r * S + s2] = v;
-                    }
+                for (int64_t kd = 0; kd < KD; ++kd)
+                    for (int64_t r = 0; r < R; ++r)
+                        for (int64_t s2 = 0; s2 < S; ++s2) {
+                            const int64_t ud = mirror ? KD - 1 - kd : kd, ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
+                            const float v = w[k * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4]];
+                            const int64_t t = (kd * R + r) * S + s2;
+                            // Channels-last: [tap][m][c] for k = c M + m (with M = 1 simply [tap][k]).
+                            wt[a.pl.channelsLast ? t * g.K + (k % a.pl.M) * g.C + k / a.pl.M : k * T + t] = v;
+                        }
             a.wt = wt.data();
         }
         switch (p.dir) {

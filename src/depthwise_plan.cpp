@@ -22,10 +22,10 @@ bool dwFits(const Problem& p, std::string* why) {
     };
     if (p.dtype != DType::F32) return no("f32 only (the Highway kernels have no f64/f16/bf16 variant)");
     if (p.G != p.C) return no("not depthwise (groups != input channels)");
-    if (p.nsp == 3) return no("3-D convolutions are not supported (1-D and 2-D only)");
     const Conv3d g = conv3dOf(p);
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
+    if (p.nsp == 3 && !unitC) return no("3-D convolutions need channels-last x and y (unit C stride; the channels-first kernels are 2-D)");
     if (!unitW && !unitC) return no("x and y need unit element stride along W (both channels-first) or along C (both channels-last)");
     return true;
 }
@@ -36,10 +36,11 @@ DwPlan planDepthwise(const Problem& p) {
     const Conv3d& g = pl.g;
     pl.M = p.Kg();
     // Channels-first whenever W is contiguous, except that the channel-vector kernels take the
-    // small maps (under two vectors along W) where rows are too short for W vectors.
+    // small maps (under two vectors along W) where rows are too short for W vectors, and 3-D
+    // (only the channel kernels have a depth loop).
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
-    pl.channelsLast = !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
+    pl.channelsLast = p.nsp == 3 || !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
     if (pl.channelsLast) {
         const bool mult = pl.M > 1;
         pl.kernel = p.dir == Direction::Forward        ? (mult ? DwKernel::FwdChannelsMult : DwKernel::FwdChannels)

@@ -92,6 +92,10 @@ TEST_CASE("depthwise plan: what it takes and the microkernel table", "[depthwise
         CHECK(why.find("f32") != std::string::npos);
         CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=ncdhw g8mb1ic8id3ih9iw9oc8od3oh9ow9kd3kh3kw3sd1sh1sw1pd1ph1pw1dd0dh0dw0"), &why));
         CHECK(why.find("3-D") != std::string::npos);
+        // 3-D channels-last runs the channel kernels (they have a depth loop).
+        const convx::Problem d3 = prob("--dir=bwd_w --dt=f32 --tag=ndhwc g8mb1ic8id3ih9iw9oc16od3oh9ow9kd3kh3kw3sd1sh1sw1pd1ph1pw1dd0dh0dw0");
+        REQUIRE(convx::dwFits(d3, &why));
+        CHECK(convx::planDepthwise(d3).kernel == convx::DwKernel::BwdFilterChannelsMult);
         CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --xstrides=1:8:576:64 --ystrides=1:8:576:64 --tag=nchw "
                                        "g8mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"),
                                   &why));
@@ -225,6 +229,23 @@ TEST_CASE("depthwise cpu: channels-last with channel multiplier 2, 3 (interleave
                 CHECK(harness::checkAlgorithm(c) == testutil::scaled(mult == 5 ? 3 : 5));
             }
         }
+    }
+}
+
+TEST_CASE("depthwise cpu: 3-D channels-last (NDHWC), multiplier 1 and 2", "[depthwise][conformance][3d]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 111 + int(dir), 12);
+        c.gen.nsp = 3;
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            s.xFmt = s.yFmt = CONVX_TENSOR_NHWC;
+            s.xGapped = s.yGapped = false;
+            s.G = s.C = uni(rng, 2, 24);
+            s.K = s.C * uni(rng, 1, 2);
+            for (int i = 0; i < 3; ++i) drawDim(rng, s, i, 1, 3, 2, 2, 1, 7);
+            return s.valid();
+        };
+        INFO(harness::dirName(dir));
+        CHECK(harness::checkAlgorithm(c) == testutil::scaled(12));
     }
 }
 
