@@ -235,7 +235,6 @@ private:
                                                 packed.data(), nullptr, -INFINITY, INFINITY, 0, &op),
               "xnn_create_convolution2d_nhwc_f32");
         op_ = op;
-        (void)Kg;
     }
 
     void reset() {
