@@ -376,7 +376,7 @@ void bwdFilterNchw(const Args& a, int64_t k, std::vector<float>& scratch) {
 }
 
 // ------------------------------------------------------------------ NHWC (vectors over C)
-// Multiplier 1 (K == C): every tap is an elementwise product of a contiguous channel run of x
+// Multiplier 1 (K == C; M > 1 below): every tap is an elementwise product of a contiguous channel run of x
 // (or dy) and of the tap-major filter, so small maps (7x7) still fill whole vectors.
 
 // Forward, one job per output row (n, p).
@@ -386,19 +386,25 @@ void fwdNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / P, p = job % P;
+    // Depth (3-D; size 1 with zero strides otherwise): one job per output row (n, od, p).
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (OD * P), od = job / P % OD, p = job % P;
     const float* xImg = a.x + n * g.xs[0];
     for (int64_t q = 0; q < Q; ++q) {
-        float* out = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+        float* out = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
         // The taps inside the input, once per pixel: (x offset, filter offset) pairs.
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t iw = q * sw - pw + s * dl;
-                if (!inside(iw, W)) continue;
-                taps[nt++] = {ih * g.xs[3] + iw * g.xs[4], (r * S + s) * C};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t id = od * sd - pd + kd * dd;
+            if (!inside(id, ID)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (!inside(iw, W)) continue;
+                    taps[nt++] = {id * g.xs[2] + ih * g.xs[3] + iw * g.xs[4], ((kd * R + r) * S + s) * C};
+                }
             }
         }
         int64_t c0 = 0;
@@ -435,19 +441,24 @@ void bwdDataNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) 
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t n = job / H, h = job % H;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (ID * H), id = job / H % ID, h = job % H;
     const float* dyImg = a.y + n * g.ys[0];
     for (int64_t w = 0; w < W; ++w) {
-        float* out = a.xo + n * g.xs[0] + h * g.xs[3] + w * g.xs[4];
+        float* out = a.xo + n * g.xs[0] + id * g.xs[2] + h * g.xs[3] + w * g.xs[4];
         // The taps whose dy pixel exists, once per dx pixel: (dy offset, filter offset) pairs.
         int64_t nt = 0;
-        for (int64_t r = 0; r < R; ++r) {
-            const int64_t tp = h + ph - r * dh;
-            if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
-            for (int64_t s = 0; s < S; ++s) {
-                const int64_t tq = w + pw - s * dl;
-                if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
-                taps[nt++] = {(tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], (r * S + s) * C};
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t td = id + pd - kd * dd;
+            if (floorDiv(td, sd) * sd != td || !inside(td / sd, OD)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t tp = h + ph - r * dh;
+                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t tq = w + pw - s * dl;
+                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                    taps[nt++] = {(td / sd) * g.ys[2] + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], ((kd * R + r) * S + s) * C};
+                }
             }
         }
         int64_t c0 = 0;
@@ -484,7 +495,8 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     const int64_t L = static_cast<int64_t>(hn::Lanes(d));
     const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
     const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
-    const int64_t T = R * S, t = job % T, cb = job / T, r = t / S, s = t % S;
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t T = KD * R * S, t = job % T, cb = job / T, kd = t / (R * S), r = t / S % R, s = t % S;
     const int64_t cBeg = cb * kChanBlock, cEnd = std::min(C, cBeg + kChanBlock);
     const int64_t nv = (cEnd - cBeg) / L;  // whole vectors in this block
     constexpr int kMaxVec = kChanBlock;    // at least one lane per vector
@@ -495,12 +507,13 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     const int64_t off = s * dl - pw;
     const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q), qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
     for (int64_t n = 0; n < g.N; ++n) {
-        for (int64_t p = 0; p < P; ++p) {
-            const int64_t ih = p * sh - ph + r * dh;
-            if (!inside(ih, H)) continue;
+        for (int64_t odp = 0; odp < OD * P; ++odp) {  // (od, p) rows
+            const int64_t od = odp / P, p = odp % P;
+            const int64_t id = od * sd - pd + kd * dd, ih = p * sh - ph + r * dh;
+            if (!inside(id, ID) || !inside(ih, H)) continue;
             for (int64_t q = qLo; q < qHi; ++q) {
-                const float* xp = a.x + n * g.xs[0] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
-                const float* dyp = a.y + n * g.ys[0] + p * g.ys[3] + q * g.ys[4];
+                const float* xp = a.x + n * g.xs[0] + id * g.xs[2] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
+                const float* dyp = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
                 for (int64_t v = 0; v < nv; ++v)
                     acc[v] = hn::MulAdd(hn::LoadU(d, dyp + cBeg + v * L), hn::LoadU(d, xp + cBeg + v * L), acc[v]);
                 for (int64_t c = cTail; c < cEnd; ++c) tail[c - cBeg] += dyp[c] * xp[c];
@@ -509,9 +522,257 @@ void bwdFilterNhwc(const Args& a, int64_t job) {
     }
     HWY_ALIGN float lanes[kChanBlock + 64];
     for (int64_t v = 0; v < nv; ++v) hn::StoreU(acc[v], d, lanes + v * L);
-    const int64_t ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+    const int64_t ud = g.flip ? KD - 1 - kd : kd, ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
     for (int64_t c = cBeg; c < cEnd; ++c)
-        storeScaled1(a.wo + c * g.ws[0] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
+        storeScaled1(a.wo + c * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[c - cBeg], a);
+}
+
+// ------------------------------------------------------------------ NHWC, channel multiplier M > 1
+// Output channel k = c M + m reads input channel c. The kernels vectorize over c: the filter is
+// repacked tap-major and m-major ([r][s][m][c]), so each (tap, m) is a contiguous run over c,
+// and the outputs (forward: y; weight gradient: dw) or inputs (backward-data: dy) of one vector
+// of c sit at stride M in memory: for M = 2, 3, 4 (MM) Highway's (de-)interleaving loads and
+// stores move them in whole vectors; any other M (MM = 0) gathers/scatters with indices i M.
+
+// Lane i of the result = p[i M] (a strided vector; the interleaving loads cover MM = 2..4).
+template <class DT>
+HWY_INLINE hn::Vec<DT> gatherM(DT d, const float* p, const hn::Vec<hn::RebindToSigned<DT>>& idx) {
+    return hn::GatherIndex(d, p, idx);
+}
+
+// v[0..MM) = the MM de-interleaved vectors at p (lane i of v[j] = p[i MM + j]).
+template <int MM, class DT>
+HWY_INLINE void loadInterleavedM(DT d, const float* p, hn::Vec<DT>* v) {
+    if constexpr (MM == 2) hn::LoadInterleaved2(d, p, v[0], v[1]);
+    else if constexpr (MM == 3) hn::LoadInterleaved3(d, p, v[0], v[1], v[2]);
+    else if constexpr (MM == 4) hn::LoadInterleaved4(d, p, v[0], v[1], v[2], v[3]);
+}
+template <int MM, class DT>
+HWY_INLINE void storeInterleavedM(DT d, const hn::Vec<DT>* v, float* p) {
+    if constexpr (MM == 2) hn::StoreInterleaved2(v[0], v[1], d, p);
+    else if constexpr (MM == 3) hn::StoreInterleaved3(v[0], v[1], v[2], d, p);
+    else if constexpr (MM == 4) hn::StoreInterleaved4(v[0], v[1], v[2], v[3], d, p);
+}
+
+// Forward, one job per output row (n, p), like fwdNhwc: per pixel the taps inside the input
+// once, then per vector of c the M accumulators share each x load (one load, M FMAs).
+template <int MM>
+void fwdNhwcMultT(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
+    const D d;
+    const hn::RebindToSigned<D> di;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C, K = g.K;
+    const int64_t M = MM ? MM : a.pl.M;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    // Depth (3-D; size 1 with zero strides otherwise): one job per output row (n, od, p).
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (OD * P), od = job / P % OD, p = job % P;
+    const float* xImg = a.x + n * g.xs[0];
+    const auto idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(M)));  // lane i -> i M
+    constexpr int kMB = MM ? MM : 4;  // accumulators per pass over the taps
+    for (int64_t q = 0; q < Q; ++q) {
+        float* out = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
+        int64_t nt = 0;
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t id = od * sd - pd + kd * dd;
+            if (!inside(id, ID)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t ih = p * sh - ph + r * dh;
+                if (!inside(ih, H)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t iw = q * sw - pw + s * dl;
+                    if (!inside(iw, W)) continue;
+                    taps[nt++] = {id * g.xs[2] + ih * g.xs[3] + iw * g.xs[4], ((kd * R + r) * S + s) * K};
+                }
+            }
+        }
+        int64_t c0 = 0;
+        for (; c0 + L <= C; c0 += L) {
+            for (int64_t m0 = 0; m0 < M; m0 += kMB) {
+                const int mb = static_cast<int>(std::min<int64_t>(kMB, M - m0));
+                V acc[kMB];
+                for (int j = 0; j < kMB; ++j) acc[j] = hn::Zero(d);
+                for (int64_t t = 0; t < nt; ++t) {
+                    const V xv = hn::LoadU(d, xImg + taps[t].first + c0);
+                    const float* f = a.wt + taps[t].second + m0 * C + c0;
+                    for (int j = 0; j < mb; ++j) acc[j] = hn::MulAdd(xv, hn::LoadU(d, f + j * C), acc[j]);
+                }
+                const V al = hn::Set(d, a.alpha);
+                if constexpr (MM != 0) {
+                    // All M outputs of the vector at once: out[(c0 + i) M + j] = acc[j][i].
+                    float* o = out + c0 * M;
+                    V old[kMB];
+                    if (a.beta != 0.f) loadInterleavedM<MM>(d, o, old);
+                    for (int j = 0; j < kMB; ++j) {
+                        acc[j] = hn::Mul(al, acc[j]);
+                        if (a.beta != 0.f) acc[j] = hn::MulAdd(hn::Set(d, a.beta), old[j], acc[j]);
+                    }
+                    storeInterleavedM<MM>(d, acc, o);
+                } else {
+                    for (int j = 0; j < mb; ++j) {
+                        float* o = out + c0 * M + m0 + j;
+                        V v = hn::Mul(al, acc[j]);
+                        if (a.beta != 0.f) v = hn::MulAdd(hn::Set(d, a.beta), gatherM(d, o, idx), v);
+                        hn::ScatterIndex(v, d, o, idx);
+                    }
+                }
+            }
+        }
+        for (; c0 < C; ++c0)
+            for (int64_t m = 0; m < M; ++m) {
+                float sum = 0.f;
+                for (int64_t t = 0; t < nt; ++t) sum += xImg[taps[t].first + c0] * a.wt[taps[t].second + m * C + c0];
+                storeScaled1(out + c0 * M + m, sum, a);
+            }
+    }
+}
+
+// Backward-data, one job per dx row (n, h), like bwdDataNhwc: per dx pixel the taps whose dy
+// pixel exists, then per vector of c one accumulator over (tap, m), dy de-interleaved (its M
+// channels of one c are adjacent).
+template <int MM>
+void bwdDataNhwcMultT(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
+    const D d;
+    const hn::RebindToSigned<D> di;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C, K = g.K;
+    const int64_t M = MM ? MM : a.pl.M;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t n = job / (ID * H), id = job / H % ID, h = job % H;
+    const float* dyImg = a.y + n * g.ys[0];
+    const auto idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(M)));
+    for (int64_t w = 0; w < W; ++w) {
+        float* out = a.xo + n * g.xs[0] + id * g.xs[2] + h * g.xs[3] + w * g.xs[4];
+        int64_t nt = 0;
+        for (int64_t kd = 0; kd < KD; ++kd) {
+            const int64_t td = id + pd - kd * dd;
+            if (floorDiv(td, sd) * sd != td || !inside(td / sd, OD)) continue;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t tp = h + ph - r * dh;
+                if (floorDiv(tp, sh) * sh != tp || !inside(tp / sh, P)) continue;
+                for (int64_t s = 0; s < S; ++s) {
+                    const int64_t tq = w + pw - s * dl;
+                    if (floorDiv(tq, sw) * sw != tq || !inside(tq / sw, Q)) continue;
+                    taps[nt++] = {(td / sd) * g.ys[2] + (tp / sh) * g.ys[3] + (tq / sw) * g.ys[4], ((kd * R + r) * S + s) * K};
+                }
+            }
+        }
+        int64_t c0 = 0;
+        for (; c0 + L <= C; c0 += L) {
+            V acc = hn::Zero(d);
+            for (int64_t t = 0; t < nt; ++t) {
+                const float* src = dyImg + taps[t].first + c0 * M;
+                const float* f = a.wt + taps[t].second + c0;
+                if constexpr (MM != 0) {
+                    V dy[MM];
+                    loadInterleavedM<MM>(d, src, dy);
+                    for (int j = 0; j < MM; ++j) acc = hn::MulAdd(dy[j], hn::LoadU(d, f + j * C), acc);
+                } else {
+                    for (int64_t m = 0; m < M; ++m) acc = hn::MulAdd(gatherM(d, src + m, idx), hn::LoadU(d, f + m * C), acc);
+                }
+            }
+            storeScaled(d, out + c0, acc, a);
+        }
+        for (; c0 < C; ++c0) {
+            float sum = 0.f;
+            for (int64_t t = 0; t < nt; ++t)
+                for (int64_t m = 0; m < M; ++m) sum += dyImg[taps[t].first + c0 * M + m] * a.wt[taps[t].second + m * C + c0];
+            storeScaled1(out + c0, sum, a);
+        }
+    }
+}
+
+// Weight gradient, one job per (block of kChanBlock input channels, tap) for MM = 2..4 (the M
+// outputs of each c from one de-interleaving load of dy), per (block, tap, m) for any other M
+// (dy gathered at stride M). Vector accumulators over the block, streamed over every (n, p, q)
+// in a fixed order, stored once.
+template <int MM>
+void bwdFilterNhwcMultT(const Args& a, int64_t job) {
+    const D d;
+    const hn::RebindToSigned<D> di;
+    const Conv3d& g = a.pl.g;
+    const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+    const int64_t H = g.I[1], W = g.I[2], P = g.O[1], Q = g.O[2], R = g.R[1], S = g.R[2], C = g.C;
+    const int64_t M = MM ? MM : a.pl.M;
+    const int64_t sh = g.S[1], sw = g.S[2], ph = g.P[1], pw = g.P[2], dh = g.D[1], dl = g.D[2];
+    const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
+    const int64_t T = KD * R * S;
+    // MM = 0: job = (block, tap) * M + m; the outputs m0 .. m0 + nm of each c.
+    const int64_t m0 = MM ? 0 : job % M, bt = MM ? job : job / M;
+    constexpr int kNM = MM ? MM : 1;
+    const int64_t t = bt % T, cb = bt / T, kd = t / (R * S), r = t / S % R, s = t % S;
+    const int64_t cBeg = cb * kChanBlock, cEnd = std::min(C, cBeg + kChanBlock);
+    const int64_t nv = (cEnd - cBeg) / L;
+    constexpr int kMaxVec = kChanBlock;
+    V acc[kNM][kMaxVec];
+    for (int j = 0; j < kNM; ++j)
+        for (int64_t v = 0; v < nv; ++v) acc[j][v] = hn::Zero(d);
+    float tail[kNM][kChanBlock] = {};
+    const int64_t cTail = cBeg + nv * L;
+    const auto idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(M)));
+    const int64_t off = s * dl - pw;
+    const int64_t qLo = clampI(ceilDiv(-off, sw), 0, Q), qHi = clampI(floorDiv(W - 1 - off, sw) + 1, qLo, Q);
+    for (int64_t n = 0; n < g.N; ++n) {
+        for (int64_t odp = 0; odp < OD * P; ++odp) {  // (od, p) rows
+            const int64_t od = odp / P, p = odp % P;
+            const int64_t id = od * sd - pd + kd * dd, ih = p * sh - ph + r * dh;
+            if (!inside(id, ID) || !inside(ih, H)) continue;
+            for (int64_t q = qLo; q < qHi; ++q) {
+                const float* xp = a.x + n * g.xs[0] + id * g.xs[2] + ih * g.xs[3] + (q * sw + off) * g.xs[4];
+                const float* dyp = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
+                for (int64_t v = 0; v < nv; ++v) {
+                    const V xv = hn::LoadU(d, xp + cBeg + v * L);
+                    const float* dv = dyp + (cBeg + v * L) * M + m0;
+                    if constexpr (MM != 0) {
+                        V dy[MM];
+                        loadInterleavedM<MM>(d, dv, dy);
+                        for (int j = 0; j < MM; ++j) acc[j][v] = hn::MulAdd(dy[j], xv, acc[j][v]);
+                    } else {
+                        acc[0][v] = hn::MulAdd(gatherM(d, dv, idx), xv, acc[0][v]);
+                    }
+                }
+                for (int64_t c = cTail; c < cEnd; ++c)
+                    for (int j = 0; j < kNM; ++j) tail[j][c - cBeg] += dyp[c * M + m0 + j] * xp[c];
+            }
+        }
+    }
+    HWY_ALIGN float lanes[kChanBlock + 64];
+    const int64_t ud = g.flip ? KD - 1 - kd : kd, ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+    for (int j = 0; j < kNM; ++j) {
+        for (int64_t v = 0; v < nv; ++v) hn::StoreU(acc[j][v], d, lanes + v * L);
+        for (int64_t c = cBeg; c < cEnd; ++c) {
+            const int64_t k = c * M + m0 + j;
+            storeScaled1(a.wo + k * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4], c < cTail ? lanes[c - cBeg] : tail[j][c - cBeg], a);
+        }
+    }
+}
+
+void fwdNhwcMult(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
+    switch (a.pl.M) {
+        case 2: return fwdNhwcMultT<2>(a, job, taps);
+        case 3: return fwdNhwcMultT<3>(a, job, taps);
+        case 4: return fwdNhwcMultT<4>(a, job, taps);
+        default: return fwdNhwcMultT<0>(a, job, taps);
+    }
+}
+void bwdDataNhwcMult(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
+    switch (a.pl.M) {
+        case 2: return bwdDataNhwcMultT<2>(a, job, taps);
+        case 3: return bwdDataNhwcMultT<3>(a, job, taps);
+        case 4: return bwdDataNhwcMultT<4>(a, job, taps);
+        default: return bwdDataNhwcMultT<0>(a, job, taps);
+    }
+}
+void bwdFilterNhwcMult(const Args& a, int64_t job) {
+    switch (a.pl.M) {
+        case 2: return bwdFilterNhwcMultT<2>(a, job);
+        case 3: return bwdFilterNhwcMultT<3>(a, job);
+        case 4: return bwdFilterNhwcMultT<4>(a, job);
+        default: return bwdFilterNhwcMultT<0>(a, job);
+    }
 }
 
 // ------------------------------------------------------------------ one job
@@ -525,6 +786,9 @@ void RunJob(const Args& a, int64_t job, std::vector<float>& tmp, std::vector<std
         case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
         case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
         case DwKernel::BwdFilterChannels: bwdFilterNhwc(a, job); break;
+        case DwKernel::FwdChannelsMult: fwdNhwcMult(a, job, taps.data()); break;
+        case DwKernel::BwdDataChannelsMult: bwdDataNhwcMult(a, job, taps.data()); break;
+        case DwKernel::BwdFilterChannelsMult: bwdFilterNhwcMult(a, job); break;
         default: fwdNchw(a, job); break;
     }
 }
@@ -544,9 +808,13 @@ int64_t jobCount(const Args& a) {
     switch (a.pl.kernel) {
         case DwKernel::BwdDataPhases: return g.N * g.C;
         case DwKernel::BwdFilterTaps: return g.K;
-        case DwKernel::FwdChannels: return g.N * g.O[1];
-        case DwKernel::BwdDataChannels: return g.N * g.I[1];
-        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.R[1] * g.R[2];
+        case DwKernel::FwdChannels: return g.N * g.O[0] * g.O[1];
+        case DwKernel::BwdDataChannels: return g.N * g.I[0] * g.I[1];
+        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.taps;
+        case DwKernel::FwdChannelsMult: return g.N * g.O[0] * g.O[1];
+        case DwKernel::BwdDataChannelsMult: return g.N * g.I[0] * g.I[1];
+        case DwKernel::BwdFilterChannelsMult:  // per (block, tap), and per m unless M is 2..4
+            return ceilDiv(g.C, kChanBlock) * g.taps * (a.pl.M >= 2 && a.pl.M <= 4 ? 1 : a.pl.M);
         default: return g.N * g.K;
     }
 }
@@ -559,7 +827,7 @@ void runDepthwise(const Args& a) {
 #pragma omp parallel num_threads(a.threads)
     {
         std::vector<float> tmp;
-        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.R[1] * g.R[2] : 0);
+        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.taps : 0);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) HWY_DYNAMIC_DISPATCH(RunJob)(a, job, tmp, taps);
     }
@@ -586,20 +854,23 @@ public:
         a.alpha = static_cast<float>(s.alpha);
         a.beta = static_cast<float>(s.beta);
         a.threads = cpuThreadCount(ctx.handle ? ctx.handle->numThreads : 0);
-        const int64_t R = g.R[1], S = g.R[2], T = R * S;
+        const int64_t KD = g.R[0], R = g.R[1], S = g.R[2], T = KD * R * S;  // KD > 1 only channels-last (3-D)
         // The filter in the kernels' order, cross-correlation orientation (small: K x taps).
         thread_local std::vector<float> wt;
         if (p.dir != Direction::BackwardFilter) {
             wt.resize(static_cast<size_t>(g.K * T));
             const float* w = static_cast<const float*>(b.w);
+            const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
             for (int64_t k = 0; k < g.K; ++k)
-                for (int64_t r = 0; r < R; ++r)
-                    for (int64_t s2 = 0; s2 < S; ++s2) {
-                        const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
-                        const int64_t ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
-                        const float v = w[k * g.ws[0] + ur * g.ws[3] + us * g.ws[4]];
-                        wt[a.pl.channelsLast ? (r * S + s2) * g.K + k : k * T + r * S + s2] = v;
-                    }
+                for (int64_t kd = 0; kd < KD; ++kd)
+                    for (int64_t r = 0; r < R; ++r)
+                        for (int64_t s2 = 0; s2 < S; ++s2) {
+                            const int64_t ud = mirror ? KD - 1 - kd : kd, ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
+                            const float v = w[k * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4]];
+                            const int64_t t = (kd * R + r) * S + s2;
+                            // Channels-last: [tap][m][c] for k = c M + m (with M = 1 simply [tap][k]).
+                            wt[a.pl.channelsLast ? t * g.K + (k % a.pl.M) * g.C + k / a.pl.M : k * T + t] = v;
+                        }
             a.wt = wt.data();
         }
         switch (p.dir) {

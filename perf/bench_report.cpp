@@ -177,6 +177,8 @@ std::vector<std::string> headerLines(const RunInfo& in) {
     }
     if (!in.cudnnVersion.empty()) l.push_back("cudnn: " + in.cudnnVersion);
     if (!in.onednnVersion.empty()) l.push_back("onednn: " + in.onednnVersion);
+    if (!in.xnnpackVersion.empty()) l.push_back("xnnpack: " + in.xnnpackVersion);
+    if (!in.torchVersion.empty()) l.push_back("torch: " + in.torchVersion);
     if (in.haveGpu) {
         if (in.copyGBs > 0)
             std::snprintf(buf, sizeof buf, "copy_bandwidth: %.1f GB/s (%s)", in.copyGBs, in.copyHow.c_str());
@@ -253,6 +255,8 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
     }
     f << "    \"cudnn_version\": " << jsonString(in.cudnnVersion) << ",\n"
       << "    \"onednn_version\": " << jsonString(in.onednnVersion) << ",\n"
+      << "    \"xnnpack_version\": " << jsonString(in.xnnpackVersion) << ",\n"
+      << "    \"torch_version\": " << jsonString(in.torchVersion) << ",\n"
       << "    \"cpu\": {\"model\": " << jsonString(in.cpuModel) << ", \"cores\": " << in.cpuCores << "},\n"
       << "    \"os\": " << jsonString(in.os) << ",\n"
       << "    \"compiler\": " << jsonString(in.compiler) << ",\n"

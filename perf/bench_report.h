@@ -49,6 +49,8 @@ struct RunInfo {
     GpuFacts gpu;               // when haveGpu
     std::string cudnnVersion;   // "" when cuDNN is not used
     std::string onednnVersion;  // "" when no oneDNN column runs
+    std::string xnnpackVersion; // "" when the xnnpack column does not run
+    std::string torchVersion;   // "" when no PyTorch column runs
     double copyGBs = 0;         // measured device copy bandwidth (read + write), 0 = not measured
     std::string copyHow;
     double fp32PeakGflops = 0;  // SMs x FP32 lanes x 2 x clock, 0 = unknown

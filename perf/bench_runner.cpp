@@ -6,6 +6,8 @@
 #include "algorithm.h"
 #include "bench_cudnn.h"
 #include "bench_onednn.h"
+#include "bench_torch.h"
+#include "bench_xnnpack.h"
 #include "bench_zeroins.h"
 #include "error.h"
 #include "execute.h"
@@ -226,6 +228,8 @@ std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::
     convxConvAlgo_t id;
     // The peers and the zero-insertion baseline: not convx algorithms.
     if (isOnednnColumn(name)) return makeOnednnRunner(name, api, why);
+    if (name == kXnnpackColumn) return makeXnnpackRunner(api, why);
+    if (isTorchColumn(name)) return makeTorchRunner(name, api, why);
     if (name == kZeroInsColumn) return makeZeroInsRunner(api, why);
     // convx's own algorithms, "cudnn" (convx's cuDNN fallback, through convx) included.
     if (convx::parseAlgoName(name, &id)) return std::make_unique<ConvxRunner>(api, id);

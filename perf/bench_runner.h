@@ -90,7 +90,8 @@ private:
 std::string lastConvxError();
 
 // "reference", "auto", any convx algorithm name or id (see convxGetAlgorithmName), the peer
-// columns "onednn", "onednn_deconv" (bench_onednn.h, CPU only) and the "zeroins" baseline
+// columns "onednn", "onednn_any", "onednn_deconv" (bench_onednn.h), "xnnpack" (bench_xnnpack.h),
+// "torch", "torch_native" (bench_torch.h), all CPU only, and the "zeroins" baseline
 // (bench_zeroins.h). nullptr with the reason for an unknown name, and for the cuDNN columns,
 // which are not one runner but made per problem (see isCudnnColumn and bench_cudnn.h).
 std::unique_ptr<Runner> makeRunner(const std::string& name, ConvxApi& api, std::string* why);

@@ -37,6 +37,8 @@
 #include "bench_cudnn.h"
 #include "bench_device.h"
 #include "bench_onednn.h"
+#include "bench_torch.h"
+#include "bench_xnnpack.h"
 #include "bench_report.h"
 #include "bench_runner.h"
 #include "bench_selection.h"
@@ -84,7 +86,12 @@ const char* const kUsage =
     "                          onednn: oneDNN's convolution primitive on the problem's layouts;\n"
     "                          onednn_any: the same with oneDNN's own formats (reorders untimed);\n"
     "                          onednn_deconv: bwd_d as oneDNN's deconvolution (cpu only, in all\n"
-    "                          when built with oneDNN); zeroins: bwd_d by zero insertion into dy\n"
+    "                          when built with oneDNN); xnnpack: fwd through XNNPACK's NHWC\n"
+    "                          operator (cpu; NCHW problems on NHWC copies, reorders untimed);\n"
+    "                          torch: PyTorch's at::convolution / convolution_backward, default\n"
+    "                          backend pick; torch_native: the same with oneDNN off (PyTorch's\n"
+    "                          im2col + GEMM) (cpu; in all when built with them);\n"
+    "                          zeroins: bwd_d by zero insertion into dy\n"
     "                          and a dense forward through convx (both backends, in all)\n"
     "  --baseline=NAME|none    runner every other is compared with (default reference on cpu,\n"
     "                          cudnn_find on cuda with cuDNN); it is always run. On cuda with\n"
@@ -958,7 +965,8 @@ int benchMain(int argc, char** argv) {
         std::vector<std::string> add = n == "all" ? backendAlgorithms(backend) : std::vector<std::string>{n};
         if (n == "all" && onGpu && builtWithCudnn()) add.insert(add.begin(), {"cudnn_find", "cudnn_heur"});
         if (n == "all" && !onGpu)
-            for (const std::string& c : onednnColumns()) add.push_back(c);
+            for (const auto& cols : {onednnColumns(), xnnpackColumns(), torchColumns()})
+                for (const std::string& c : cols) add.push_back(c);
         if (n == "all") add.push_back(kZeroInsColumn);
         if (n == "all") add.push_back("auto");  // the selector's pick, timed like the others: AUTO vs the best path
         for (const std::string& a : add)
@@ -1050,6 +1058,8 @@ int benchMain(int argc, char** argv) {
     info.cudnnVersion = cudnn ? cudnn->version() : std::string();
     for (const auto& r : b.runners)
         if (isOnednnColumn(r->name())) info.onednnVersion = onednnVersion();
+        else if (r->name() == kXnnpackColumn) info.xnnpackVersion = xnnpackVersion();
+        else if (isTorchColumn(r->name())) info.torchVersion = torchVersion();
     info.copyGBs = b.copyGBs;
     info.copyHow = copyHow;
     info.fp32PeakGflops = b.peakGflops;
@@ -1063,7 +1073,10 @@ int benchMain(int argc, char** argv) {
                 "(cache %s); baseline %s; check %s\n\n",
                 threads, o.warmup, std::max(o.iters, b.minIters), o.minTime, bytesText(double(b.flushBytes)).c_str(),
                 bytesText(double(cache)).c_str(), o.baseline.empty() ? "none" : o.baseline.c_str(), o.check ? "on" : "off");
-    if (!info.onednnVersion.empty()) std::printf("onednn: %s\n\n", info.onednnVersion.c_str());
+    if (!info.onednnVersion.empty()) std::printf("onednn: %s\n", info.onednnVersion.c_str());
+    if (!info.xnnpackVersion.empty()) std::printf("xnnpack: %s\n", info.xnnpackVersion.c_str());
+    if (!info.torchVersion.empty()) std::printf("torch: %s\n", info.torchVersion.c_str());
+    if (!info.onednnVersion.empty() || !info.xnnpackVersion.empty() || !info.torchVersion.empty()) std::printf("\n");
     if (haveGpu) {
         // The GPU's lines of the header block (the same lines head the CSV and fill the JSON).
         for (const std::string& line : headerLines(info))

@@ -8,7 +8,8 @@ const char* dwKernelName(DwKernel k) {
     static const char* const names[] = {
         "f32_fwd_k3x3_s1_r4v1_w", "f32_fwd_k3x3_s2_r4v1_w", "f32_fwd_k5x5_s1_r4v1_w", "f32_fwd_k5x5_s2_r4v1_w",
         "f32_fwd_kany_s1_r4v1_w", "f32_fwd_kany_s2_r4v1_w", "f32_fwd_kany_sany_r4v1_w", "f32_bwdd_kany_sany_phase_w",
-        "f32_bwdw_kany_sany_tapacc_w", "f32_fwd_kany_sany_v1_c", "f32_bwdd_kany_sany_v1_c", "f32_bwdw_kany_sany_v1_c"};
+        "f32_bwdw_kany_sany_tapacc_w", "f32_fwd_kany_sany_v1_c", "f32_bwdd_kany_sany_v1_c", "f32_bwdw_kany_sany_v1_c",
+        "f32_fwd_kany_sany_mult_vm_c", "f32_bwdd_kany_sany_mult_vm_c", "f32_bwdw_kany_sany_mult_vm_c"};
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<int>(DwKernel::Count), "one name per kernel");
     const int i = static_cast<int>(k);
     return i >= 0 && i < static_cast<int>(DwKernel::Count) ? names[i] : "?";
@@ -21,12 +22,11 @@ bool dwFits(const Problem& p, std::string* why) {
     };
     if (p.dtype != DType::F32) return no("f32 only (the Highway kernels have no f64/f16/bf16 variant)");
     if (p.G != p.C) return no("not depthwise (groups != input channels)");
-    if (p.nsp == 3) return no("3-D convolutions are not supported (1-D and 2-D only)");
     const Conv3d g = conv3dOf(p);
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
+    if (p.nsp == 3 && !unitC) return no("3-D convolutions need channels-last x and y (unit C stride; the channels-first kernels are 2-D)");
     if (!unitW && !unitC) return no("x and y need unit element stride along W (both channels-first) or along C (both channels-last)");
-    if (!unitW && p.Kg() != 1) return no("channels-last with a channel multiplier above 1 is not supported");
     return true;
 }
 
@@ -36,14 +36,16 @@ DwPlan planDepthwise(const Problem& p) {
     const Conv3d& g = pl.g;
     pl.M = p.Kg();
     // Channels-first whenever W is contiguous, except that the channel-vector kernels take the
-    // small maps (under two vectors along W) where rows are too short for W vectors.
+    // small maps (under two vectors along W) where rows are too short for W vectors, and 3-D
+    // (only the channel kernels have a depth loop).
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
-    pl.channelsLast = !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
+    pl.channelsLast = p.nsp == 3 || !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
     if (pl.channelsLast) {
-        pl.kernel = p.dir == Direction::Forward        ? DwKernel::FwdChannels
-                    : p.dir == Direction::BackwardData ? DwKernel::BwdDataChannels
-                                                       : DwKernel::BwdFilterChannels;
+        const bool mult = pl.M > 1;
+        pl.kernel = p.dir == Direction::Forward        ? (mult ? DwKernel::FwdChannelsMult : DwKernel::FwdChannels)
+                    : p.dir == Direction::BackwardData ? (mult ? DwKernel::BwdDataChannelsMult : DwKernel::BwdDataChannels)
+                                                       : (mult ? DwKernel::BwdFilterChannelsMult : DwKernel::BwdFilterChannels);
         return pl;
     }
     if (p.dir == Direction::BackwardData && pl.M == 1 && g.S[1] == 1 && g.S[2] == 1) {

@@ -26,6 +26,9 @@ enum class DwKernel {
     FwdChannels,        // NHWC forward, vectors over channels
     BwdDataChannels,    // NHWC backward-data, vectors over channels
     BwdFilterChannels,  // NHWC weight gradient, vectors over channels, one job per (block, tap)
+    FwdChannelsMult,        // NHWC forward, multiplier M > 1: vectors over c, M accumulators, interleaving stores
+    BwdDataChannelsMult,    // NHWC backward-data, M > 1: de-interleaving loads of dy
+    BwdFilterChannelsMult,  // NHWC weight gradient, M > 1: de-interleaving loads of dy
     Count
 };
 const char* dwKernelName(DwKernel k);  // "f32_fwd_k3x3_s1_r4v1_w", ...

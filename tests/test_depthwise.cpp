@@ -71,6 +71,19 @@ TEST_CASE("depthwise plan: what it takes and the microkernel table", "[depthwise
         CHECK(pl.kernel == convx::DwKernel::FwdChannels);
         CHECK(convx::planDepthwise(prob("--dir=bwd_w --dt=f32 --tag=nhwc g64mb1ic64ih7iw7oc64oh7ow7kh3kw3sh1sw1ph1pw1dh0dw0")).kernel ==
               convx::DwKernel::BwdFilterChannels);
+        // Channels-last with a channel multiplier: the multiplier kernels, in all three directions.
+        for (const char* dir : {"fwd", "bwd_d", "bwd_w"}) {
+            const convx::Problem m2 =
+                prob(std::string("--dir=") + dir + " --dt=f32 --tag=nhwc g32mb1ic32ih14iw14oc64oh14ow14kh3kw3sh1sw1ph1pw1dh0dw0");
+            REQUIRE(convx::dwFits(m2, &why));
+            const convx::DwPlan pm = convx::planDepthwise(m2);
+            CHECK(pm.channelsLast);
+            CHECK(pm.M == 2);
+            CHECK(pm.kernel == (dir[0] == 'f'   ? convx::DwKernel::FwdChannelsMult
+                                : dir[4] == 'd' ? convx::DwKernel::BwdDataChannelsMult
+                                                : convx::DwKernel::BwdFilterChannelsMult));
+        }
+        CHECK(std::string(convx::dwKernelName(convx::DwKernel::FwdChannelsMult)) == "f32_fwd_kany_sany_mult_vm_c");
     }
     SECTION("rejections carry a reason") {
         CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=nchw g1mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
@@ -79,8 +92,14 @@ TEST_CASE("depthwise plan: what it takes and the microkernel table", "[depthwise
         CHECK(why.find("f32") != std::string::npos);
         CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=ncdhw g8mb1ic8id3ih9iw9oc8od3oh9ow9kd3kh3kw3sd1sh1sw1pd1ph1pw1dd0dh0dw0"), &why));
         CHECK(why.find("3-D") != std::string::npos);
-        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --tag=nhwc g8mb1ic8ih9iw9oc16oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"), &why));
-        CHECK(why.find("multiplier") != std::string::npos);
+        // 3-D channels-last runs the channel kernels (they have a depth loop).
+        const convx::Problem d3 = prob("--dir=bwd_w --dt=f32 --tag=ndhwc g8mb1ic8id3ih9iw9oc16od3oh9ow9kd3kh3kw3sd1sh1sw1pd1ph1pw1dd0dh0dw0");
+        REQUIRE(convx::dwFits(d3, &why));
+        CHECK(convx::planDepthwise(d3).kernel == convx::DwKernel::BwdFilterChannelsMult);
+        CHECK_FALSE(convx::dwFits(prob("--dir=fwd --dt=f32 --xstrides=1:8:576:64 --ystrides=1:8:576:64 --tag=nchw "
+                                       "g8mb1ic8ih9iw9oc8oh9ow9kh3kw3sh1sw1ph1pw1dh0dw0"),
+                                  &why));
+        CHECK(why.find("unit element stride") != std::string::npos);
     }
 }
 
@@ -181,6 +200,55 @@ TEST_CASE("depthwise cpu: channels-last, vectors over channels (7x7 maps)", "[de
     }
 }
 
+TEST_CASE("depthwise cpu: channels-last with channel multiplier 2, 3 (interleaved) and 5 (gathered)", "[depthwise][conformance][mult]") {
+    // Every Highway target the machine runs: the (de-)interleaving loads and stores and the
+    // gathers/scatters differ per ISA. Channels 2..40: whole vectors, a scalar channel tail.
+    struct Reset {
+        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
+    } reset;
+    const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+    REQUIRE(!targets.empty());
+    for (const int64_t t : targets) {
+        hwy::SetSupportedTargetsForTest(t);
+        INFO("target " << hwy::TargetName(t));
+        for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+            for (const int mult : {2, 3, 5}) {
+                AlgoCheck c = family(dir, 91 + 7 * int(dir) + mult, mult == 5 ? 3 : 5);
+                c.gen.nsp = 0;
+                c.gen.betaKind = -1;
+                c.shape = [mult](std::mt19937_64& rng, Spec& s) {
+                    if (!depthwiseShape(rng, s, 1)) return false;
+                    s.K = mult * s.C;
+                    s.beta = uni(rng, 0, 2) == 0 ? 0.0 : uni(rng, 0, 1) ? 1.0 : -0.75;
+                    s.alpha = uni(rng, 0, 1) ? 1.0 : 0.5;
+                    s.mode = uni(rng, 0, 1) ? CONVX_CONVOLUTION : CONVX_CROSS_CORRELATION;
+                    for (int i = 0; i < s.nsp; ++i) drawDim(rng, s, i, 1, 5, 2, 2, 1, 12);
+                    return s.valid();
+                };
+                INFO(harness::dirName(dir) << " multiplier " << mult);
+                CHECK(harness::checkAlgorithm(c) == testutil::scaled(mult == 5 ? 3 : 5));
+            }
+        }
+    }
+}
+
+TEST_CASE("depthwise cpu: 3-D channels-last (NDHWC), multiplier 1 and 2", "[depthwise][conformance][3d]") {
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
+        AlgoCheck c = family(dir, 111 + int(dir), 12);
+        c.gen.nsp = 3;
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            s.xFmt = s.yFmt = CONVX_TENSOR_NHWC;
+            s.xGapped = s.yGapped = false;
+            s.G = s.C = uni(rng, 2, 24);
+            s.K = s.C * uni(rng, 1, 2);
+            for (int i = 0; i < 3; ++i) drawDim(rng, s, i, 1, 3, 2, 2, 1, 7);
+            return s.valid();
+        };
+        INFO(harness::dirName(dir));
+        CHECK(harness::checkAlgorithm(c) == testutil::scaled(12));
+    }
+}
+
 TEST_CASE("depthwise cpu: alpha and beta, multiplier 2, mode", "[depthwise][conformance]") {
     for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
         for (int betaKind = 1; betaKind <= 2; ++betaKind) {
@@ -243,7 +311,8 @@ TEST_CASE("depthwise cpu: bitwise identical for 1, 2 and 3 threads", "[depthwise
         s.N = uni(rng, 1, 3);
         for (int d = 0; d < 2; ++d) drawDim(rng, s, d, 3, 5, 2, 1, 10, 30);
         s.beta = i % 2 ? 1.0 : 0.0;
-        if (i >= 3) s.xFmt = s.yFmt = s.wFmt = CONVX_TENSOR_NHWC, s.K = s.C;
+        // Channels-last: multiplier 1, then 2 (the interleaving kernels; bwd_w jobs per (block, tap)).
+        if (i >= 3) s.xFmt = s.yFmt = s.wFmt = CONVX_TENSOR_NHWC, s.K = s.C * (i >= 4 ? 2 : 1);
         if (!s.valid()) continue;
         harness::Case c(s);
         INFO(c.describe());
