@@ -375,6 +375,86 @@ CONVX_API convxStatus_t convxGetConvolutionTransposeForwardWorkspaceSize(convxHa
 CONVX_API convxStatus_t convxSetWorkspaceLimit(convxHandle_t handle, size_t bytes);
 CONVX_API convxStatus_t convxGetWorkspaceLimit(convxHandle_t handle, size_t* bytes);
 
+/* ================================================================ Chains
+ * A chain is a whole CNN (inference) built layer by layer, lowered to general convolutions
+ * (GCONV), fused (convolution + batch norm + activation + residual add in one pass where the
+ * intermediate has one consumer and is not an output), given one workspace for every
+ * intermediate, and run on the handle's backend and stream. Tensors are 4-D (N, C, H, W), fp32,
+ * packed in the chain's format (NCHW or NHWC). Layers are named by the int id their Add call
+ * returns (inputs too). Weights are host pointers in PyTorch layouts (convolution K x C/groups x
+ * R x S, fully connected [out, in] with in flattened as C x H x W, batch-norm vectors of C); they
+ * are copied at the Add call (uploaded at Finalize on CUDA). */
+
+typedef struct convxChainStruct* convxChain_t;
+
+typedef enum {
+    CONVX_CHAIN_RELU = 0,
+    CONVX_CHAIN_RELU6 = 1,
+    CONVX_CHAIN_SIGMOID = 2,
+    CONVX_CHAIN_TANH = 3,
+    CONVX_CHAIN_LEAKY_RELU = 4 /* v < 0 ? param * v : v */
+} convxChainActivation_t;
+
+typedef enum {
+    CONVX_CHAIN_POOL_MAX = 0,        /* padded taps never win (as -inf) */
+    CONVX_CHAIN_POOL_AVG = 1,        /* mean over the valid (unpadded) taps */
+    CONVX_CHAIN_POOL_GLOBAL_MAX = 2, /* window = the whole map; window arguments ignored */
+    CONVX_CHAIN_POOL_GLOBAL_AVG = 3
+} convxChainPooling_t;
+
+/* format: CONVX_TENSOR_NCHW or _NHWC; dtype: CONVX_DATA_FLOAT (others: NOT_SUPPORTED_DATA_TYPE).
+ * The chain keeps the handle; destroy the chain before the handle. */
+CONVX_API convxStatus_t convxChainCreate(convxHandle_t handle, convxChain_t* chain, convxTensorFormat_t format,
+                                         convxDataType_t dtype);
+CONVX_API convxStatus_t convxChainDestroy(convxChain_t chain);
+
+/* An input tensor; inputs are passed to Execute in the order they were added. */
+CONVX_API convxStatus_t convxChainAddInput(convxChain_t chain, int n, int c, int h, int w, int* id);
+/* Cross-correlation (PyTorch Conv2d). w: k x (C/groups) x r x s; bias: k floats or NULL.
+ * Dilation 1 = none. */
+CONVX_API convxStatus_t convxChainAddConvolution(convxChain_t chain, int input, int k, int r, int s, int stride_h,
+                                                 int stride_w, int pad_h, int pad_w, int dil_h, int dil_w,
+                                                 int groups, const float* w, const float* bias, int* id);
+/* Inference batch norm: y = gamma (x - mean) / sqrt(var + eps) + beta; vectors of C floats. */
+CONVX_API convxStatus_t convxChainAddBatchNorm(convxChain_t chain, int input, const float* mean, const float* var,
+                                               const float* gamma, const float* beta, float eps, int* id);
+/* param: the negative slope of CONVX_CHAIN_LEAKY_RELU (ignored otherwise). */
+CONVX_API convxStatus_t convxChainAddActivation(convxChain_t chain, int input, convxChainActivation_t mode,
+                                                float param, int* id);
+CONVX_API convxStatus_t convxChainAddPooling(convxChain_t chain, int input, convxChainPooling_t mode, int r, int s,
+                                             int stride_h, int stride_w, int pad_h, int pad_w, int* id);
+/* Output (N, out_features, 1, 1). w: out_features x (C*H*W) (PyTorch flatten order); bias or NULL. */
+CONVX_API convxStatus_t convxChainAddFullyConnected(convxChain_t chain, int input, int out_features, const float* w,
+                                                    const float* bias, int* id);
+/* Residual add of two tensors of equal shape. */
+CONVX_API convxStatus_t convxChainAddAdd(convxChain_t chain, int a, int b, int* id);
+/* Concatenation along channels of count tensors of equal N, H, W. */
+CONVX_API convxStatus_t convxChainAddConcat(convxChain_t chain, const int* inputs, int count, int* id);
+/* Nearest-neighbour upsampling by integer factors. */
+CONVX_API convxStatus_t convxChainAddUpsample(convxChain_t chain, int input, int scale_h, int scale_w, int* id);
+/* Local response norm across channels (PyTorch LocalResponseNorm):
+ * y = x / (k + alpha / size * sum of x^2 over channels [c - size/2, c + (size-1)/2]) ^ beta. */
+CONVX_API convxStatus_t convxChainAddLRN(convxChain_t chain, int input, int size, float alpha, float beta, float k,
+                                         int* id);
+/* Softmax over channels at each (n, h, w). */
+CONVX_API convxStatus_t convxChainAddSoftmax(convxChain_t chain, int input, int* id);
+/* Outputs are passed to Execute in the order they were marked. A chain input cannot be an output. */
+CONVX_API convxStatus_t convxChainMarkOutput(convxChain_t chain, int id);
+
+/* Lowers, fuses (fuse != 0), plans buffers; no Add or Mark after it. */
+CONVX_API convxStatus_t convxChainFinalize(convxChain_t chain, int fuse);
+CONVX_API convxStatus_t convxChainGetWorkspaceSize(convxChain_t chain, size_t* bytes);
+/* The GCONV list as text (one line per GCONV: problem, operators, buffers). Copies at most
+ * max_size - 1 characters + NUL into text (text may be NULL when max_size is 0); *needed gets the
+ * full length + 1. */
+CONVX_API convxStatus_t convxChainDescribe(convxChain_t chain, char* text, size_t max_size, size_t* needed);
+CONVX_API convxStatus_t convxChainGetTensorShape(convxChain_t chain, int id, int* n, int* c, int* h, int* w);
+/* inputs/outputs: backend pointers (device memory on CUDA), packed in the chain's format.
+ * Runs on the handle's stream (no synchronisation). */
+CONVX_API convxStatus_t convxChainExecute(convxChain_t chain, const void* const* inputs, void* const* outputs,
+                                          void* workspace, size_t workspace_bytes);
+/* ================================================================ end of Chains */
+
 #ifdef __cplusplus
 }
 #endif
