@@ -20,3 +20,8 @@ void cudaGconvForward(const ExecContext& ctx, const GconvProblem& gp, const Gcon
 void checkGconvArgs(const GconvProblem& gp, const GconvArgs& a);
 
 }  // namespace convx
+
+namespace convx {
+// The CPU engine's path for a problem (tests, logs): "cf", "cl", "cl_dw" or "row".
+const char* cpuGconvPath(const GconvProblem& gp);
+}  // namespace convx
