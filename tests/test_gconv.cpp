@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "algo_check.h"
+#include "gconv_cases.h"
 #include "algorithm.h"
 #include "context.h"
 #include "error.h"
@@ -26,25 +27,9 @@ using convx::GconvProblem;
 using convx::GMap;
 using convx::GReduce;
 using convx::GUnary;
+using namespace gconvtest;
 
 namespace {
-
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-GconvProblem gprob(const std::string& s, GconvOps ops = {}) {
-    GconvProblem gp;
-    gp.conv = convx::parseProblem(s);
-    gp.ops = ops;
-    return gp;
-}
-
-std::vector<float> randomVec(size_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (auto& e : v) e = d(rng);
-    return v;
-}
 
 // x of a packed 2-D NCHW problem at (n, c, h, w).
 struct Nchw {
@@ -53,192 +38,6 @@ struct Nchw {
     float at(int64_t n, int64_t c, int64_t h, int64_t w) const { return v[((n * p.C + c) * p.in[0] + h) * p.in[1] + w]; }
 };
 
-
-// ---------------------------------------------------------------- a GCONV call with its data
-
-size_t elemSize(convx::DType t) { return convx::dtypeSize(t); }
-
-// Largest offset + 1 of a strided tensor.
-int64_t spanOf(const convx::Strides& s, const int64_t* dims, int rank) {
-    int64_t sp = 1;
-    for (int i = 0; i < rank; ++i) sp += (dims[i] - 1) * s[i];
-    return sp;
-}
-
-struct Call {
-    GconvProblem gp;
-    std::vector<unsigned char> x, w, z, y0;  // y0: y before the call (NaN when beta == 0)
-    std::vector<float> preS, preB, postS, postB;
-    bool nullPreS = false, nullPreB = false, nullPostS = false, nullPostB = false;
-    convx::Scale s;
-    int threads = 1;
-
-    GconvArgs args(void* y) const {
-        GconvArgs a;
-        a.x = x.data();
-        a.w = w.empty() ? nullptr : w.data();
-        a.z = z.empty() ? nullptr : z.data();
-        a.y = y;
-        if (gp.ops.preAffine) a.preScale = nullPreS ? nullptr : preS.data(), a.preShift = nullPreB ? nullptr : preB.data();
-        if (gp.ops.postAffine) a.postScale = nullPostS ? nullptr : postS.data(), a.postShift = nullPostB ? nullptr : postB.data();
-        return a;
-    }
-    double yAt(const std::vector<unsigned char>& y, int64_t i) const { return convx::loadAsDouble(y.data(), gp.conv.dtype, i); }
-};
-
-void fill(std::vector<unsigned char>& buf, convx::DType t, int64_t n, std::mt19937_64& rng, double lo, double hi) {
-    buf.assign(size_t(n) * elemSize(t), 0);
-    std::uniform_real_distribution<double> d(lo, hi);
-    for (int64_t i = 0; i < n; ++i) convx::storeFromDouble(buf.data(), t, i, d(rng));
-}
-
-// Allocates and fills the buffers of c.gp (x, w, z, per-channel vectors, y0).
-void makeData(Call& c, std::mt19937_64& rng, bool positive) {
-    const convx::Problem& p = c.gp.conv;
-    const double lo = positive ? 0.5 : -1.0, hi = positive ? 1.5 : 1.0;
-    const int rank = 2 + p.nsp;
-    const int64_t xd[5] = {p.N, p.C, p.in[0], p.in[1], p.in[2]}, yd[5] = {p.N, p.K, p.out[0], p.out[1], p.out[2]};
-    fill(c.x, p.dtype, spanOf(p.xStrides, xd, rank), rng, lo, hi);
-    if (c.gp.ops.map != GMap::Pass) fill(c.w, p.dtype, p.wElems(), rng, positive ? 0.5 : -0.5, positive ? 1.0 : 0.5);
-    else c.w.clear();
-    if (c.gp.ops.combine != GCombine::None) fill(c.z, p.dtype, spanOf(c.gp.zStrides, yd, rank), rng, positive ? 0.5 : -1.0, 1.5);
-    else c.z.clear();
-    std::uniform_real_distribution<float> ds(0.5f, 1.5f), db(positive ? 0.0f : -0.5f, 0.5f);
-    c.preS.resize(size_t(p.C)), c.preB.resize(size_t(p.C)), c.postS.resize(size_t(p.K)), c.postB.resize(size_t(p.K));
-    for (auto& v : c.preS) v = ds(rng);
-    for (auto& v : c.preB) v = db(rng);
-    for (auto& v : c.postS) v = ds(rng);
-    for (auto& v : c.postB) v = db(rng);
-    const int64_t ySpan = spanOf(p.yStrides, yd, rank);
-    if (c.s.beta == 0.0) {
-        c.y0.assign(size_t(ySpan) * elemSize(p.dtype), 0);
-        for (int64_t i = 0; i < ySpan; ++i) convx::storeFromDouble(c.y0.data(), p.dtype, i, kNaN);
-    } else {
-        fill(c.y0, p.dtype, ySpan, rng, -1.0, 1.0);
-    }
-}
-
-std::vector<unsigned char> runOracle(const Call& c) {
-    std::vector<unsigned char> y = c.y0;
-    convx::gconvReference(c.gp, c.args(y.data()), c.s);
-    return y;
-}
-
-std::vector<unsigned char> runEngine(const Call& c, int threads) {
-    std::vector<unsigned char> y = c.y0;
-    testutil::Handle h(threads);
-    convx::ExecContext ctx{h.h, nullptr, 0};
-    convx::gconvForward(ctx, c.gp, c.args(y.data()), c.s);
-    return y;
-}
-
-double tolOf(convx::DType t) {
-    switch (t) {
-        case convx::DType::F64: return 1e-10;
-        case convx::DType::F32: return 2e-5;
-        case convx::DType::F16: return 2e-3;
-        case convx::DType::BF16: return 1.6e-2;
-    }
-    return 0;
-}
-
-// Every element of y (inside the strided span: gaps must keep y0) against the oracle.
-void compareWithOracle(const Call& c, const std::vector<unsigned char>& got, const std::vector<unsigned char>& want) {
-    REQUIRE(got.size() == want.size());
-    const double tol = tolOf(c.gp.conv.dtype);
-    const int64_t n = int64_t(got.size() / elemSize(c.gp.conv.dtype));
-    int64_t bad = 0, firstBad = -1;
-    for (int64_t i = 0; i < n; ++i) {
-        const double a = c.yAt(got, i), b = c.yAt(want, i);
-        bool ok;
-        if (std::isnan(b)) ok = std::isnan(a);
-        else if (std::isinf(b)) ok = a == b || std::fabs(a) > 1e30;
-        else ok = std::fabs(a - b) <= tol * std::max(1.0, std::fabs(b)) || (std::isinf(a) && std::fabs(b) > 1e30);
-        if (!ok && bad++ == 0) firstBad = i;
-    }
-    if (bad) {
-        INFO(c.gp.str() << " alpha " << c.s.alpha << " beta " << c.s.beta << " path " << convx::cpuGconvPath(c.gp));
-        INFO("first bad element " << firstBad << ": got " << c.yAt(got, firstBad) << " want " << c.yAt(want, firstBad));
-        CHECK(bad == 0);
-    }
-}
-
-// A random GCONV: geometry in 1-3 spatial dims and both layouts (channel slices of wider x
-// and y sometimes), random operator slots, z broadcast in random dims.
-Call randomCall(std::mt19937_64& rng, convx::DType dt) {
-    auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-    for (;;) {
-        Call c;
-        GconvOps& op = c.gp.ops;
-        op.map = GMap(uni(0, 9) < 5 ? 0 : uni(0, 9) < 5 ? 2 : 1);
-        op.reduce = GReduce(uni(0, 9) < 4 ? 0 : uni(1, 3));
-        op.preAffine = uni(0, 3) == 0;
-        op.pre = uni(0, 2) == 0 ? GUnary(uni(0, 10)) : GUnary::Identity;
-        op.preParam = op.pre == GUnary::Pow ? -0.75f : 0.2f;
-        op.padValue = uni(0, 3) == 0 ? 0.25f : 0.f;
-        op.postAffine = uni(0, 2) == 0;
-        op.combine = uni(0, 2) == 0 ? GCombine(uni(1, 2)) : GCombine::None;
-        op.post = uni(0, 1) == 0 ? GUnary(uni(0, 10)) : GUnary::Identity;
-        op.postParam = op.post == GUnary::Pow ? 0.5f : 0.1f;
-        convx::Problem& p = c.gp.conv;
-        p.dtype = dt;
-        p.accType = dt == convx::DType::F64 ? convx::DType::F64 : convx::DType::F32;
-        p.mode = uni(0, 3) == 0 ? CONVX_CONVOLUTION : CONVX_CROSS_CORRELATION;
-        p.nsp = uni(0, 5) == 0 ? 1 : uni(0, 5) == 0 ? 3 : 2;
-        p.N = uni(1, 3);
-        const bool pool = op.map == GMap::Pass;
-        if (pool) {
-            p.G = p.C = uni(1, 13);
-            p.K = p.C * (uni(0, 5) == 0 ? 2 : 1);
-        } else {
-            p.G = uni(0, 2) == 0 ? uni(1, 4) : 1;
-            p.C = p.G * uni(1, 6);
-            p.K = p.G * (uni(0, 1) ? uni(1, 3) : uni(4, 12));
-        }
-        for (int i = 0; i < p.nsp; ++i) {
-            const int lim = p.nsp == 3 ? 5 : 11;
-            p.in[i] = uni(1, lim);
-            p.ker[i] = uni(1, 4);
-            p.stride[i] = uni(1, 3);
-            p.dil[i] = uni(0, 4) == 0 ? 2 : 1;
-            p.pad[i] = uni(0, 5) == 0 ? uni(0, p.ker[i] + 2) : uni(0, p.ker[i] / 2);
-            p.out[i] = convx::convOutputSize(p.in[i], p.ker[i], p.stride[i], p.pad[i], p.dil[i]);
-        }
-        bool ok = true;
-        for (int i = 0; i < p.nsp; ++i) ok = ok && p.out[i] >= 1;
-        if (!ok) continue;
-        p.xLayout = p.yLayout = uni(0, 1) ? convx::Layout::NHWC : convx::Layout::NCHW;
-        p.wLayout = uni(0, 1) ? convx::Layout::NHWC : convx::Layout::NCHW;
-        // x and y: sometimes a channel slice of a wider tensor (concat addressing).
-        const int64_t xc = p.C + (uni(0, 3) == 0 ? uni(1, 3) : 0), yc = p.K + (uni(0, 3) == 0 ? uni(1, 3) : 0);
-        p.xStrides = convx::packedStrides(p.xLayout, p.nsp, p.N, xc, p.in);
-        p.yStrides = convx::packedStrides(p.yLayout, p.nsp, p.N, yc, p.out);
-        // z: packed like y, or broadcast (stride 0) over the batch, the channels or the spatial dims.
-        c.gp.zStrides = convx::packedStrides(p.yLayout, p.nsp, p.N, p.K, p.out);
-        switch (uni(0, 3)) {
-            case 1: c.gp.zStrides[0] = 0; break;
-            case 2: c.gp.zStrides[1] = 0; break;
-            case 3:
-                for (int i = 0; i < p.nsp; ++i) c.gp.zStrides[2 + i] = 0;
-                break;
-            default: break;
-        }
-        if (op.combine == GCombine::None) c.gp.zStrides = convx::Strides{};
-        if (p.Cg() * p.taps() > 64 && (op.post == GUnary::Exp || op.post == GUnary::Sigmoid)) continue;
-        c.nullPreS = uni(0, 4) == 0, c.nullPreB = uni(0, 4) == 0, c.nullPostS = uni(0, 4) == 0, c.nullPostB = uni(0, 4) == 0;
-        const double alphas[] = {1.0, 0.5, -2.0}, betas[] = {0.0, 0.0, 1.0, 0.25};
-        c.s.alpha = alphas[uni(0, 2)];
-        c.s.beta = betas[uni(0, 3)];
-        c.threads = uni(1, 3);
-        convx::validateGconv(c.gp);
-        // Operators defined only for positive arguments get positive data (and pads).
-        auto needsPositive = [](GUnary u) { return u == GUnary::Pow || u == GUnary::Sqrt || u == GUnary::Reciprocal; };
-        const bool positive = needsPositive(op.pre) || needsPositive(op.post);
-        if (positive && op.combine == GCombine::Mul && op.post != GUnary::Identity) op.combine = GCombine::Add;
-        makeData(c, rng, positive);
-        return c;
-    }
-}
 
 }  // namespace
 
@@ -289,6 +88,17 @@ TEST_CASE("gconv: CPU engine matches the oracle on random operators, geometries 
         INFO("path " << path);
         CHECK(paths[path] > 0);
     }
+}
+
+TEST_CASE("gconv: CPU engine matches the oracle on wide convolutions under every operator", "[gconv]") {
+    std::mt19937_64 rng(98);
+    int n = 0;
+    for (const char* geo : kWideGeometries)
+        for (const GconvOps& ops : wideOps()) {
+            ++n;
+            const Call c = wideCall(geo, ops, (n % 4) ? "f32" : "f64", n, rng);
+            compareWithOracle(c, runEngine(c, 2), runOracle(c), 4.0);
+        }
 }
 
 // ---------------------------------------------------------------- independent definitions
