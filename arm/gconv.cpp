@@ -134,12 +134,16 @@ struct TapView {
     bool ok[L];
 };
 
+// Output index m = image * outPix + pixel: the batch and the pixels flattened, so that small maps
+// at batch > 1 (7x7, a fully connected layer's 1x1) still fill whole tiles.
 template <int L>
 void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapView<L>* views) {
-    int64_t b[3][L];
+    int64_t b[3][L], img[L];
     bool live[L];
     for (int v = 0; v < L; ++v) {
-        const int64_t p = p0 + std::min<int64_t>(v, n - 1);
+        const int64_t m = p0 + std::min<int64_t>(v, n - 1);
+        const int64_t p = m % g.outPix;
+        img[v] = m / g.outPix;
         const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
         b[0][v] = o0 * g.S[0] - g.P[0];
         b[1][v] = o1 * g.S[1] - g.P[1];
@@ -151,13 +155,14 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
         for (int64_t a1 = 0; a1 < g.R[1]; ++a1)
             for (int64_t a2 = 0; a2 < g.R[2]; ++a2, ++t) {
                 TapView<L>& tv = views[t];
-                bool any = false, all = true, consecutive = true;
+                bool any = false, all = true, consecutive = true, oneImage = true;
                 int64_t first = 0;
                 for (int v = 0; v < L; ++v) {
                     const int64_t i0 = b[0][v] + a0 * g.D[0], i1 = b[1][v] + a1 * g.D[1], i2 = b[2][v] + a2 * g.D[2];
-                    const int64_t raw = i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4];
+                    const int64_t raw = img[v] * g.xs[0] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4];
                     if (v == 0) first = raw;
                     consecutive = consecutive && live[v] && raw == first + v;
+                    oneImage = oneImage && img[v] == img[0];
                     const bool in = i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1] && i2 >= 0 && i2 < g.I[2];
                     tv.ok[v] = live[v] && in;
                     tv.off[v] = tv.ok[v] ? raw : 0;
@@ -168,7 +173,8 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
                 tv.all = all;
                 if (!any) tv.kind = 0;
                 else if (all && consecutive) tv.kind = 2;
-                else if (consecutive && first >= 0 && first + L <= planeSpan) tv.kind = 3;
+                else if (consecutive && oneImage && first - img[0] * g.xs[0] >= 0 && first - img[0] * g.xs[0] + L <= planeSpan)
+                    tv.kind = 3;  // the contiguous load stays inside the image's channel plane
                 else tv.kind = 1;
             }
 }
@@ -373,51 +379,86 @@ void applyUnary(GUnary op, A param, A* t, int n) {
     }
 }
 
-// Finishes nk channels x np pixels of tile results: value (kk, j) is out[kk * ks + j * ps],
-// channel kBase + kk, pixel j with y offset ypix[j] (and z offset zpix[j], count factor cnt[j]:
-// 1/valid taps for MEAN, 1 for MAX/MIN, 0 for a window without a valid tap).
+// The epilogue, on one line of results at a time, vectorized along the line: m pixels of one
+// channel k (cf tiles, the row path: y offsets ypix[j], z offsets zpix[j], count factors cnt[j];
+// yRun: the m outputs are consecutive in y), or m channels k0.. of one pixel (cl tiles: the
+// pixel's y and z offsets and count factor are scalars; channels step by the tensors' C stride).
+// The count factor is 1/valid (channel, tap) pairs for MEAN, 1 for MAX/MIN, 0 for a window
+// without a valid tap.
 template <class A, class T>
-void finish(const Epi<A>& e, const A* out, int64_t ks, int64_t ps, int64_t n, int64_t kBase, int nk, int np, const int64_t* ypix,
-            const int64_t* zpix, const A* cnt, bool yRun) {
+void finishPixels(const Epi<A>& e, const A* v, int m, int64_t n, int64_t k, const int64_t* ypix, const int64_t* zpix, const A* cnt,
+                  bool yRun) {
     A t[kRowSeg];
-    T* y = static_cast<T*>(e.y);
-    const T* z = static_cast<const T*>(e.z);
-    for (int kk = 0; kk < nk; ++kk) {
-        const int64_t k = kBase + kk;
-        for (int j = 0; j < np; ++j) t[j] = out[kk * ks + j * ps];
-        if (e.reduce != GReduce::Sum)
-            for (int j = 0; j < np; ++j) t[j] = cnt[j] == A(0) ? A(0) : t[j] * cnt[j];
-        if (e.postAffine) {
-            const A sc = e.postScale ? A(e.postScale[k]) : A(1), sh = e.postShift ? A(e.postShift[k]) : A(0);
-            for (int j = 0; j < np; ++j) t[j] = sc * t[j] + sh;
-        }
-        if (e.combine != GCombine::None) {
-            const T* zk = z + n * e.zs0 + k * e.zs1;
-            if (e.combine == GCombine::Add)
-                for (int j = 0; j < np; ++j) t[j] += ld<T, A>(zk, zpix[j]);
-            else
-                for (int j = 0; j < np; ++j) t[j] *= ld<T, A>(zk, zpix[j]);
-        }
-        applyUnary<A>(e.post, e.postParam, t, np);
-        T* yk = y + n * e.ys0 + k * e.ys1;
-        if (yRun) {
-            T* yr = yk + ypix[0];
-            if (e.beta == A(0))
-                for (int j = 0; j < np; ++j) st<T, A>(yr, j, e.alpha * t[j]);
-            else
-                for (int j = 0; j < np; ++j) st<T, A>(yr, j, e.alpha * t[j] + e.beta * ld<T, A>(yr, j));
-        } else {
-            if (e.beta == A(0))
-                for (int j = 0; j < np; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j]);
-            else
-                for (int j = 0; j < np; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j] + e.beta * ld<T, A>(yk, ypix[j]));
-        }
+    for (int j = 0; j < m; ++j) t[j] = v[j];
+    if (e.reduce != GReduce::Sum)
+        for (int j = 0; j < m; ++j) t[j] = cnt[j] == A(0) ? A(0) : t[j] * cnt[j];
+    if (e.postAffine) {
+        const A sc = e.postScale ? A(e.postScale[k]) : A(1), sh = e.postShift ? A(e.postShift[k]) : A(0);
+        for (int j = 0; j < m; ++j) t[j] = sc * t[j] + sh;
+    }
+    if (e.combine != GCombine::None) {
+        const T* zk = static_cast<const T*>(e.z) + n * e.zs0 + k * e.zs1;
+        if (e.combine == GCombine::Add)
+            for (int j = 0; j < m; ++j) t[j] += ld<T, A>(zk, zpix[j]);
+        else
+            for (int j = 0; j < m; ++j) t[j] *= ld<T, A>(zk, zpix[j]);
+    }
+    applyUnary<A>(e.post, e.postParam, t, m);
+    T* yk = static_cast<T*>(e.y) + n * e.ys0 + k * e.ys1;
+    if (yRun) {
+        T* yr = yk + ypix[0];
+        if (e.beta == A(0))
+            for (int j = 0; j < m; ++j) st<T, A>(yr, j, e.alpha * t[j]);
+        else
+            for (int j = 0; j < m; ++j) st<T, A>(yr, j, e.alpha * t[j] + e.beta * ld<T, A>(yr, j));
+    } else {
+        if (e.beta == A(0))
+            for (int j = 0; j < m; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j]);
+        else
+            for (int j = 0; j < m; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j] + e.beta * ld<T, A>(yk, ypix[j]));
+    }
+}
+
+template <class A, class T>
+void finishChannels(const Epi<A>& e, const A* v, int m, int64_t n, int64_t k0, int64_t yPix, int64_t zPix, A cnt) {
+    A t[kRowSeg];
+    for (int i = 0; i < m; ++i) t[i] = v[i];
+    if (e.reduce != GReduce::Sum)
+        for (int i = 0; i < m; ++i) t[i] = cnt == A(0) ? A(0) : t[i] * cnt;
+    if (e.postAffine) {
+        if (e.postScale)
+            for (int i = 0; i < m; ++i) t[i] *= A(e.postScale[k0 + i]);
+        if (e.postShift)
+            for (int i = 0; i < m; ++i) t[i] += A(e.postShift[k0 + i]);
+    }
+    if (e.combine != GCombine::None) {
+        const T* zr = static_cast<const T*>(e.z) + n * e.zs0 + zPix + k0 * e.zs1;
+        const int64_t zc = e.zs1;
+        if (e.combine == GCombine::Add)
+            for (int i = 0; i < m; ++i) t[i] += ld<T, A>(zr, i * zc);
+        else
+            for (int i = 0; i < m; ++i) t[i] *= ld<T, A>(zr, i * zc);
+    }
+    applyUnary<A>(e.post, e.postParam, t, m);
+    T* yr = static_cast<T*>(e.y) + n * e.ys0 + yPix + k0 * e.ys1;
+    if (e.ys1 == 1) {
+        if (e.beta == A(0))
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i, e.alpha * t[i]);
+        else
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i, e.alpha * t[i] + e.beta * ld<T, A>(yr, i));
+    } else {
+        const int64_t yc = e.ys1;
+        if (e.beta == A(0))
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i * yc, e.alpha * t[i]);
+        else
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i * yc, e.alpha * t[i] + e.beta * ld<T, A>(yr, i * yc));
     }
 }
 
 template <class A>
-using FinishFn = void (*)(const Epi<A>&, const A*, int64_t, int64_t, int64_t, int64_t, int, int, const int64_t*, const int64_t*, const A*,
-                          bool);
+using FinishPixelsFn = void (*)(const Epi<A>&, const A*, int, int64_t, int64_t, const int64_t*, const int64_t*, const A*, bool);
+template <class A>
+using FinishChannelsFn = void (*)(const Epi<A>&, const A*, int, int64_t, int64_t, int64_t, int64_t, A);
 
 // ------------------------------------------------------------------ the call
 
@@ -433,7 +474,8 @@ struct Run {
     bool needZ, needCnt;
     std::vector<A> cnt[3];  // per dim: valid taps of each output index (MEAN: times Cg later)
     Epi<A> epi;
-    FinishFn<A> finish;
+    FinishPixelsFn<A> finishPixels;
+    FinishChannelsFn<A> finishChannels;
     int nt;
 };
 
@@ -448,17 +490,18 @@ struct ChunkCache {
     void load(const Run<A>& r, int64_t c) {
         const Conv3d& g = r.g;
         chunk = c;
-        const int64_t pBeg = c * kChunk, pEnd = std::min(g.outPix, pBeg + kChunk);
+        const int64_t pBeg = c * kChunk, pEnd = std::min(g.N * g.outPix, pBeg + kChunk);
         views.resize(static_cast<size_t>((kChunk / L) * g.taps));
         for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile)
             tileViews<L>(g, r.planeSpan, p0, std::min<int64_t>(L, pEnd - p0), views.data() + tile * g.taps);
-        for (int64_t p = pBeg; p < pEnd; ++p) {
+        for (int64_t m = pBeg; m < pEnd; ++m) {
+            const int64_t n = m / g.outPix, p = m % g.outPix;
             const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
-            ypix[p - pBeg] = o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
-            zpix[p - pBeg] = o0 * r.zs[2] + o1 * r.zs[3] + o2 * r.zs[4];
+            ypix[m - pBeg] = n * g.ys[0] + o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
+            zpix[m - pBeg] = n * r.zs[0] + o0 * r.zs[2] + o1 * r.zs[3] + o2 * r.zs[4];
             if (r.needCnt) {
                 const A v = r.cnt[0][o0] * r.cnt[1][o1] * r.cnt[2][o2];
-                cnt[p - pBeg] = v;
+                cnt[m - pBeg] = v;
             }
         }
         for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile) {
@@ -474,8 +517,9 @@ struct ChunkCache {
 template <class A, int L, class TileFn, class TailFn>
 void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock, TileFn tile, TailFn tail) {
     const Conv3d& g = r.g;
-    const int64_t chunks = ceilDiv(g.outPix, kChunk);
-    const int64_t tasks = chunks * g.N * colBlocks;
+    const int64_t M = g.N * g.outPix;  // flattened outputs: the image is part of the pixel index
+    const int64_t chunks = ceilDiv(M, kChunk);
+    const int64_t tasks = chunks * colBlocks;
     const bool channelsFirst = r.path == Path::Cf;
     constexpr int V = vecOf<A>();
     const int64_t dwBlocks = g.G / V;
@@ -485,7 +529,8 @@ void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock,
         A out[kKT * 16 > kPT * 16 ? kKT * 16 : kPT * 16];
 #pragma omp for schedule(static)
         for (int64_t task = 0; task < tasks; ++task) {
-            const int64_t col = task % colBlocks, n = (task / colBlocks) % g.N, chunk = task / (colBlocks * g.N);
+            const int64_t col = task % colBlocks, chunk = task / colBlocks;
+            const int64_t n = 0;  // the image's offsets are in the views and the chunk's y and z offsets
             if (cache.chunk != chunk) cache.load(r, chunk);
             int64_t kBase, nk;
             TileCtx<A> tc{&g, nullptr, nullptr, kTile, r.padValue};
@@ -504,17 +549,25 @@ void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock,
                 tc.xg = r.x + n * g.xs[0] + grp * g.Cg * g.xs[1];
                 tc.wg = r.w ? r.w + col * wBlock : nullptr;
             }
-            const int64_t pBeg = chunk * kChunk, pEnd = std::min(g.outPix, pBeg + kChunk);
+            const int64_t pBeg = chunk * kChunk, pEnd = std::min(M, pBeg + kChunk);
             for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
                 const int np = int(std::min<int64_t>(L, pEnd - p0));
                 const TapView<L>* views = cache.views.data() + t * g.taps;
                 const int64_t j0 = p0 - pBeg;
                 if (single) tail(tc, views, out);
                 else tile(tc, views, out);
-                // cf: out[kk * L + j]; cl, cl_dw: out[j * width + kk] (width V, or 1 for the tail)
-                const int64_t ks = channelsFirst ? L : 1, ps = channelsFirst ? 1 : (single ? 1 : V);
-                r.finish(r.epi, out, ks, ps, n, kBase, int(nk), np, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
-                         channelsFirst && cache.yRun[t]);
+                // cf: out[kk * L + j], a line per channel; cl, cl_dw: out[j * width + kk] (width V, or
+                // 1 for the tail), a line per pixel.
+                if (channelsFirst) {
+                    for (int64_t kk = 0; kk < nk; ++kk)
+                        r.finishPixels(r.epi, out + kk * L, np, n, kBase + kk, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
+                                       cache.yRun[t]);
+                } else {
+                    const int64_t width = single ? 1 : V;
+                    for (int j = 0; j < np; ++j)
+                        r.finishChannels(r.epi, out + j * width, int(nk), n, kBase, cache.ypix[j0 + j], cache.zpix[j0 + j],
+                                         cache.cnt[j0 + j]);
+                }
             }
         }
     }
@@ -586,7 +639,7 @@ void runRows(const Run<A>& r) {
             const A rc = r.cnt[0][o0] * r.cnt[1][o1];
             for (int64_t j = 0; j < len; ++j) cnt[j] = rc * r.cnt[2][w0 + j];
         }
-        r.finish(r.epi, acc, 0, 1, n, k, 1, int(len), ypix, zpix, cnt, yRun);
+        r.finishPixels(r.epi, acc, int(len), n, k, ypix, zpix, cnt, yRun);
     }
 }
 
@@ -784,7 +837,8 @@ void forwardTyped(const ExecContext& ctx, const GconvProblem& gp, const GconvArg
     }
     r.epi = Epi<A>{op.reduce, op.postAffine, a.postScale, a.postShift, op.combine, a.z, r.zs[0], r.zs[1], op.post, A(op.postParam),
                    a.y, g.ys[0], g.ys[1], A(s.alpha), A(s.beta)};
-    r.finish = finish<A, T>;
+    r.finishPixels = finishPixels<A, T>;
+    r.finishChannels = finishChannels<A, T>;
     switch (op.map) {
         case GMap::Mul: dispatchReduce<A, MapMul>(r, op.reduce, padModeOf(op), colBlocks, kTile, wBlock); break;
         case GMap::Add: dispatchReduce<A, MapAdd>(r, op.reduce, padModeOf(op), colBlocks, kTile, wBlock); break;
