@@ -134,12 +134,16 @@ struct TapView {
     bool ok[L];
 };
 
+// Output index m = image * outPix + pixel: the batch and the pixels flattened, so that small maps
+// at batch > 1 (7x7, a fully connected layer's 1x1) still fill whole tiles.
 template <int L>
 void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapView<L>* views) {
-    int64_t b[3][L];
+    int64_t b[3][L], img[L];
     bool live[L];
     for (int v = 0; v < L; ++v) {
-        const int64_t p = p0 + std::min<int64_t>(v, n - 1);
+        const int64_t m = p0 + std::min<int64_t>(v, n - 1);
+        const int64_t p = m % g.outPix;
+        img[v] = m / g.outPix;
         const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
         b[0][v] = o0 * g.S[0] - g.P[0];
         b[1][v] = o1 * g.S[1] - g.P[1];
@@ -151,13 +155,14 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
         for (int64_t a1 = 0; a1 < g.R[1]; ++a1)
             for (int64_t a2 = 0; a2 < g.R[2]; ++a2, ++t) {
                 TapView<L>& tv = views[t];
-                bool any = false, all = true, consecutive = true;
+                bool any = false, all = true, consecutive = true, oneImage = true;
                 int64_t first = 0;
                 for (int v = 0; v < L; ++v) {
                     const int64_t i0 = b[0][v] + a0 * g.D[0], i1 = b[1][v] + a1 * g.D[1], i2 = b[2][v] + a2 * g.D[2];
-                    const int64_t raw = i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4];
+                    const int64_t raw = img[v] * g.xs[0] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4];
                     if (v == 0) first = raw;
                     consecutive = consecutive && live[v] && raw == first + v;
+                    oneImage = oneImage && img[v] == img[0];
                     const bool in = i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1] && i2 >= 0 && i2 < g.I[2];
                     tv.ok[v] = live[v] && in;
                     tv.off[v] = tv.ok[v] ? raw : 0;
@@ -168,12 +173,21 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
                 tv.all = all;
                 if (!any) tv.kind = 0;
                 else if (all && consecutive) tv.kind = 2;
-                else if (consecutive && first >= 0 && first + L <= planeSpan) tv.kind = 3;
+                else if (consecutive && oneImage && first - img[0] * g.xs[0] >= 0 && first - img[0] * g.xs[0] + L <= planeSpan)
+                    tv.kind = 3;  // the contiguous load stays inside the image's channel plane
                 else tv.kind = 1;
             }
 }
 
 // ------------------------------------------------------------------ tiles
+
+// The tiles inline into their task loop: compiled on their own, GCC 12 keeps their
+// accumulators in scalar registers (measured 2.5x slower than inlined on conv 3x3 64->64).
+#if defined(__GNUC__)
+#define CONVX_GC_INLINE inline __attribute__((always_inline))
+#else
+#define CONVX_GC_INLINE inline
+#endif
 
 template <class A>
 struct TileCtx {
@@ -189,94 +203,105 @@ inline A step(A acc, A x, A w) {
     return R::apply(acc, M::apply(x, w));
 }
 
-// cf: KT output channels x V flattened pixels, x of any strides.
+// cf: KT output channels x V flattened pixels, x of any strides. Written as the plain
+// multiply-add tile (loads, then one update of the KT x V accumulators) so that the vectorizer
+// keeps the accumulators in registers; Skip adds a masked update for border taps only.
 template <class A, class M, class R, PadMode PM, int KT, int V>
-void cfTile(const TileCtx<A>& r, const TapView<V>* views, A* out) {
+CONVX_GC_INLINE void cfTile(const TileCtx<A>& r, const TapView<V>* views, A* out) {
     constexpr bool pass = std::is_same<M, MapPass>::value;
     const Conv3d& g = *r.g;
-    A acc[KT][V];
-    for (int kk = 0; kk < KT; ++kk)
-        for (int v = 0; v < V; ++v) acc[kk][v] = R::template init<A>();
+    // Aggregate-initialized (a loop here gets vectorized into memory and the accumulators
+    // then stay on the stack: measured 2.5x slower); MAX/MIN set their start value after.
+    A acc[KT][V] = {};
+    if (!std::is_same<R, RedSum>::value)
+#pragma GCC unroll 64
+        for (int kk = 0; kk < KT; ++kk)
+#pragma GCC unroll 16
+            for (int v = 0; v < V; ++v) acc[kk][v] = R::template init<A>();
     const A fill = PM == PadMode::Value ? r.padValue : A(0);
+    const A zeros[KT] = {};
+    const int64_t cs = g.xs[1];
     for (int64_t c = 0; c < g.Cg; ++c) {
-        const A* xc = r.xg + c * g.xs[1];
-        const A* wc = pass ? nullptr : r.wg + c * g.taps * r.kTile;
-        for (int64_t t = 0; t < g.taps; ++t) {
-            const TapView<V>& tv = views[t];
-            A wv[KT];
-            for (int kk = 0; kk < KT; ++kk) wv[kk] = pass ? A(0) : wc[t * r.kTile + kk];
+        const A* xc = r.xg + c * cs;
+        const A* wc = pass ? zeros : r.wg + c * g.taps * r.kTile;
+        for (int64_t tt = 0; tt < g.taps; ++tt) {
+            const TapView<V>& tv = views[tt];
+            const A* wv = pass ? zeros : wc + tt * r.kTile;
             A xv[V];
-            bool masked = false;
             if (tv.kind == 2) {
                 const A* xr = xc + tv.start;
                 for (int v = 0; v < V; ++v) xv[v] = xr[v];
-            } else if (tv.kind == 0) {
+            } else if (tv.kind == 3) {
+                const A* xr = xc + tv.start;
+                for (int v = 0; v < V; ++v) {
+                    const A l = xr[v];
+                    xv[v] = tv.ok[v] ? l : fill;
+                }
+            } else if (tv.kind == 1) {
+                for (int v = 0; v < V; ++v) {
+                    const A l = xc[tv.off[v]];
+                    xv[v] = tv.ok[v] ? l : fill;
+                }
+            } else {
                 if (PM != PadMode::Value) continue;
                 for (int v = 0; v < V; ++v) xv[v] = fill;
-            } else {
-                if (tv.kind == 3) {
-                    const A* xr = xc + tv.start;
-                    for (int v = 0; v < V; ++v) {
-                        const A l = xr[v];
-                        xv[v] = tv.ok[v] ? l : fill;
-                    }
-                } else {
-                    for (int v = 0; v < V; ++v) {
-                        const A l = xc[tv.off[v]];
-                        xv[v] = tv.ok[v] ? l : fill;
-                    }
-                }
-                masked = PM == PadMode::Skip;
             }
-            if (masked) {
+            if (PM == PadMode::Skip && tv.kind != 2) {
                 for (int kk = 0; kk < KT; ++kk)
                     for (int v = 0; v < V; ++v) {
-                        const A u = step<M, R, PM>(acc[kk][v], xv[v], wv[kk]);
+                        const A u = R::apply(acc[kk][v], M::apply(xv[v], wv[kk]));
                         acc[kk][v] = tv.ok[v] ? u : acc[kk][v];
                     }
-            } else {
-                for (int kk = 0; kk < KT; ++kk)
-                    for (int v = 0; v < V; ++v) acc[kk][v] = step<M, R, PM>(acc[kk][v], xv[v], wv[kk]);
+                continue;
             }
+            for (int kk = 0; kk < KT; ++kk)
+                for (int v = 0; v < V; ++v) acc[kk][v] = R::apply(acc[kk][v], M::apply(xv[v], wv[kk]));
         }
     }
     for (int kk = 0; kk < KT; ++kk)
         for (int v = 0; v < V; ++v) out[kk * V + v] = acc[kk][v];
 }
 
-// cl: PT pixels x V output channels of one group; x's channel stride is 1.
+// cl: PT pixels x V output channels of one group; x's channel stride is 1. The loop nest is
+// the cf tile's (channels outside, taps inside, a branch per tap), turned around: V weights are
+// the vector, the PT inputs broadcast. With the channel loop innermost GCC 12 vectorized it across
+// channels with transposes and ran at the reference's speed.
 template <class A, class M, class R, PadMode PM, int PT, int V>
-void clTile(const TileCtx<A>& r, const TapView<PT>* views, A* out) {
+CONVX_GC_INLINE void clTile(const TileCtx<A>& r, const TapView<PT>* views, A* out) {
     constexpr bool pass = std::is_same<M, MapPass>::value;
     const Conv3d& g = *r.g;
-    A acc[PT][V];
-    for (int j = 0; j < PT; ++j)
-        for (int v = 0; v < V; ++v) acc[j][v] = R::template init<A>();
-    A zeros[V] = {};
+    // Aggregate-initialized (a loop here gets vectorized into memory and the accumulators
+    // then stay on the stack: measured 2.5x slower); MAX/MIN set their start value after.
+    A acc[PT][V] = {};
+    if (!std::is_same<R, RedSum>::value)
+#pragma GCC unroll 64
+        for (int j = 0; j < PT; ++j)
+#pragma GCC unroll 16
+            for (int v = 0; v < V; ++v) acc[j][v] = R::template init<A>();
+    const A zeros[V] = {};
     const A fill = PM == PadMode::Value ? r.padValue : A(0);
-    const int64_t wTap = g.Cg * r.kTile;
-    for (int64_t t = 0; t < g.taps; ++t) {
-        const TapView<PT>& tv = views[t];
-        if (tv.kind == 0 && PM != PadMode::Value) continue;
-        const A* wt = pass ? zeros : r.wg + t * wTap;
-        if (tv.all) {
-            for (int64_t c = 0; c < g.Cg; ++c) {
-                const A* wv = pass ? zeros : wt + c * r.kTile;
-                for (int j = 0; j < PT; ++j) {
-                    const A xv = r.xg[tv.off[j] + c];
-                    for (int v = 0; v < V; ++v) acc[j][v] = step<M, R, PM>(acc[j][v], xv, wv[v]);
-                }
+    for (int64_t c = 0; c < g.Cg; ++c) {
+        const A* xc = r.xg + c;
+        const A* wc = pass ? zeros : r.wg + c * g.taps * r.kTile;
+        for (int64_t t = 0; t < g.taps; ++t) {
+            const TapView<PT>& tv = views[t];
+            if (tv.kind == 0 && PM != PadMode::Value) continue;
+            const A* wv = pass ? zeros : wc + t * r.kTile;
+            A xv[PT];
+            for (int j = 0; j < PT; ++j) {
+                const A l = xc[tv.off[j]];
+                xv[j] = tv.ok[j] ? l : fill;
             }
-        } else {
-            for (int64_t c = 0; c < g.Cg; ++c) {
-                const A* wv = pass ? zeros : wt + c * r.kTile;
-                for (int j = 0; j < PT; ++j) {
-                    if (PM == PadMode::Skip && !tv.ok[j]) continue;
-                    const A l = r.xg[tv.off[j] + c];
-                    const A xv = tv.ok[j] ? l : fill;
-                    for (int v = 0; v < V; ++v) acc[j][v] = step<M, R, PM>(acc[j][v], xv, wv[v]);
-                }
+            if (PM == PadMode::Skip && !tv.all) {
+                for (int j = 0; j < PT; ++j)
+                    for (int v = 0; v < V; ++v) {
+                        const A u = R::apply(acc[j][v], M::apply(xv[j], wv[v]));
+                        acc[j][v] = tv.ok[j] ? u : acc[j][v];
+                    }
+                continue;
             }
+            for (int j = 0; j < PT; ++j)
+                for (int v = 0; v < V; ++v) acc[j][v] = R::apply(acc[j][v], M::apply(xv[j], wv[v]));
         }
     }
     for (int j = 0; j < PT; ++j)
@@ -286,12 +311,17 @@ void clTile(const TileCtx<A>& r, const TapView<PT>* views, A* out) {
 // cl_dw: PT pixels x V consecutive groups with one channel each; x's channel stride is 1, so a
 // pixel's V channels are one contiguous load; the packed filter holds V groups per tap.
 template <class A, class M, class R, PadMode PM, int PT, int V>
-void clDwTile(const TileCtx<A>& r, const TapView<PT>* views, A* out) {
+CONVX_GC_INLINE void clDwTile(const TileCtx<A>& r, const TapView<PT>* views, A* out) {
     constexpr bool pass = std::is_same<M, MapPass>::value;
     const Conv3d& g = *r.g;
-    A acc[PT][V];
-    for (int j = 0; j < PT; ++j)
-        for (int v = 0; v < V; ++v) acc[j][v] = R::template init<A>();
+    // Aggregate-initialized (a loop here gets vectorized into memory and the accumulators
+    // then stay on the stack: measured 2.5x slower); MAX/MIN set their start value after.
+    A acc[PT][V] = {};
+    if (!std::is_same<R, RedSum>::value)
+#pragma GCC unroll 64
+        for (int j = 0; j < PT; ++j)
+#pragma GCC unroll 16
+            for (int v = 0; v < V; ++v) acc[j][v] = R::template init<A>();
     const A fill = PM == PadMode::Value ? r.padValue : A(0);
     for (int64_t t = 0; t < g.taps; ++t) {
         const TapView<PT>& tv = views[t];
@@ -351,51 +381,86 @@ void applyUnary(GUnary op, A param, A* t, int n) {
     }
 }
 
-// Finishes nk channels x np pixels of tile results: value (kk, j) is out[kk * ks + j * ps],
-// channel kBase + kk, pixel j with y offset ypix[j] (and z offset zpix[j], count factor cnt[j]:
-// 1/valid taps for MEAN, 1 for MAX/MIN, 0 for a window without a valid tap).
+// The epilogue, on one line of results at a time, vectorized along the line: m pixels of one
+// channel k (cf tiles, the row path: y offsets ypix[j], z offsets zpix[j], count factors cnt[j];
+// yRun: the m outputs are consecutive in y), or m channels k0.. of one pixel (cl tiles: the
+// pixel's y and z offsets and count factor are scalars; channels step by the tensors' C stride).
+// The count factor is 1/valid (channel, tap) pairs for MEAN, 1 for MAX/MIN, 0 for a window
+// without a valid tap.
 template <class A, class T>
-void finish(const Epi<A>& e, const A* out, int64_t ks, int64_t ps, int64_t n, int64_t kBase, int nk, int np, const int64_t* ypix,
-            const int64_t* zpix, const A* cnt, bool yRun) {
+void finishPixels(const Epi<A>& e, const A* v, int m, int64_t n, int64_t k, const int64_t* ypix, const int64_t* zpix, const A* cnt,
+                  bool yRun) {
     A t[kRowSeg];
-    T* y = static_cast<T*>(e.y);
-    const T* z = static_cast<const T*>(e.z);
-    for (int kk = 0; kk < nk; ++kk) {
-        const int64_t k = kBase + kk;
-        for (int j = 0; j < np; ++j) t[j] = out[kk * ks + j * ps];
-        if (e.reduce != GReduce::Sum)
-            for (int j = 0; j < np; ++j) t[j] = cnt[j] == A(0) ? A(0) : t[j] * cnt[j];
-        if (e.postAffine) {
-            const A sc = e.postScale ? A(e.postScale[k]) : A(1), sh = e.postShift ? A(e.postShift[k]) : A(0);
-            for (int j = 0; j < np; ++j) t[j] = sc * t[j] + sh;
-        }
-        if (e.combine != GCombine::None) {
-            const T* zk = z + n * e.zs0 + k * e.zs1;
-            if (e.combine == GCombine::Add)
-                for (int j = 0; j < np; ++j) t[j] += ld<T, A>(zk, zpix[j]);
-            else
-                for (int j = 0; j < np; ++j) t[j] *= ld<T, A>(zk, zpix[j]);
-        }
-        applyUnary<A>(e.post, e.postParam, t, np);
-        T* yk = y + n * e.ys0 + k * e.ys1;
-        if (yRun) {
-            T* yr = yk + ypix[0];
-            if (e.beta == A(0))
-                for (int j = 0; j < np; ++j) st<T, A>(yr, j, e.alpha * t[j]);
-            else
-                for (int j = 0; j < np; ++j) st<T, A>(yr, j, e.alpha * t[j] + e.beta * ld<T, A>(yr, j));
-        } else {
-            if (e.beta == A(0))
-                for (int j = 0; j < np; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j]);
-            else
-                for (int j = 0; j < np; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j] + e.beta * ld<T, A>(yk, ypix[j]));
-        }
+    for (int j = 0; j < m; ++j) t[j] = v[j];
+    if (e.reduce != GReduce::Sum)
+        for (int j = 0; j < m; ++j) t[j] = cnt[j] == A(0) ? A(0) : t[j] * cnt[j];
+    if (e.postAffine) {
+        const A sc = e.postScale ? A(e.postScale[k]) : A(1), sh = e.postShift ? A(e.postShift[k]) : A(0);
+        for (int j = 0; j < m; ++j) t[j] = sc * t[j] + sh;
+    }
+    if (e.combine != GCombine::None) {
+        const T* zk = static_cast<const T*>(e.z) + n * e.zs0 + k * e.zs1;
+        if (e.combine == GCombine::Add)
+            for (int j = 0; j < m; ++j) t[j] += ld<T, A>(zk, zpix[j]);
+        else
+            for (int j = 0; j < m; ++j) t[j] *= ld<T, A>(zk, zpix[j]);
+    }
+    applyUnary<A>(e.post, e.postParam, t, m);
+    T* yk = static_cast<T*>(e.y) + n * e.ys0 + k * e.ys1;
+    if (yRun) {
+        T* yr = yk + ypix[0];
+        if (e.beta == A(0))
+            for (int j = 0; j < m; ++j) st<T, A>(yr, j, e.alpha * t[j]);
+        else
+            for (int j = 0; j < m; ++j) st<T, A>(yr, j, e.alpha * t[j] + e.beta * ld<T, A>(yr, j));
+    } else {
+        if (e.beta == A(0))
+            for (int j = 0; j < m; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j]);
+        else
+            for (int j = 0; j < m; ++j) st<T, A>(yk, ypix[j], e.alpha * t[j] + e.beta * ld<T, A>(yk, ypix[j]));
+    }
+}
+
+template <class A, class T>
+void finishChannels(const Epi<A>& e, const A* v, int m, int64_t n, int64_t k0, int64_t yPix, int64_t zPix, A cnt) {
+    A t[kRowSeg];
+    for (int i = 0; i < m; ++i) t[i] = v[i];
+    if (e.reduce != GReduce::Sum)
+        for (int i = 0; i < m; ++i) t[i] = cnt == A(0) ? A(0) : t[i] * cnt;
+    if (e.postAffine) {
+        if (e.postScale)
+            for (int i = 0; i < m; ++i) t[i] *= A(e.postScale[k0 + i]);
+        if (e.postShift)
+            for (int i = 0; i < m; ++i) t[i] += A(e.postShift[k0 + i]);
+    }
+    if (e.combine != GCombine::None) {
+        const T* zr = static_cast<const T*>(e.z) + n * e.zs0 + zPix + k0 * e.zs1;
+        const int64_t zc = e.zs1;
+        if (e.combine == GCombine::Add)
+            for (int i = 0; i < m; ++i) t[i] += ld<T, A>(zr, i * zc);
+        else
+            for (int i = 0; i < m; ++i) t[i] *= ld<T, A>(zr, i * zc);
+    }
+    applyUnary<A>(e.post, e.postParam, t, m);
+    T* yr = static_cast<T*>(e.y) + n * e.ys0 + yPix + k0 * e.ys1;
+    if (e.ys1 == 1) {
+        if (e.beta == A(0))
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i, e.alpha * t[i]);
+        else
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i, e.alpha * t[i] + e.beta * ld<T, A>(yr, i));
+    } else {
+        const int64_t yc = e.ys1;
+        if (e.beta == A(0))
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i * yc, e.alpha * t[i]);
+        else
+            for (int i = 0; i < m; ++i) st<T, A>(yr, i * yc, e.alpha * t[i] + e.beta * ld<T, A>(yr, i * yc));
     }
 }
 
 template <class A>
-using FinishFn = void (*)(const Epi<A>&, const A*, int64_t, int64_t, int64_t, int64_t, int, int, const int64_t*, const int64_t*, const A*,
-                          bool);
+using FinishPixelsFn = void (*)(const Epi<A>&, const A*, int, int64_t, int64_t, const int64_t*, const int64_t*, const A*, bool);
+template <class A>
+using FinishChannelsFn = void (*)(const Epi<A>&, const A*, int, int64_t, int64_t, int64_t, int64_t, A);
 
 // ------------------------------------------------------------------ the call
 
@@ -411,7 +476,8 @@ struct Run {
     bool needZ, needCnt;
     std::vector<A> cnt[3];  // per dim: valid taps of each output index (MEAN: times Cg later)
     Epi<A> epi;
-    FinishFn<A> finish;
+    FinishPixelsFn<A> finishPixels;
+    FinishChannelsFn<A> finishChannels;
     int nt;
 };
 
@@ -426,17 +492,18 @@ struct ChunkCache {
     void load(const Run<A>& r, int64_t c) {
         const Conv3d& g = r.g;
         chunk = c;
-        const int64_t pBeg = c * kChunk, pEnd = std::min(g.outPix, pBeg + kChunk);
+        const int64_t pBeg = c * kChunk, pEnd = std::min(g.N * g.outPix, pBeg + kChunk);
         views.resize(static_cast<size_t>((kChunk / L) * g.taps));
         for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile)
             tileViews<L>(g, r.planeSpan, p0, std::min<int64_t>(L, pEnd - p0), views.data() + tile * g.taps);
-        for (int64_t p = pBeg; p < pEnd; ++p) {
+        for (int64_t m = pBeg; m < pEnd; ++m) {
+            const int64_t n = m / g.outPix, p = m % g.outPix;
             const int64_t o2 = p % g.O[2], o1 = (p / g.O[2]) % g.O[1], o0 = p / (g.O[2] * g.O[1]);
-            ypix[p - pBeg] = o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
-            zpix[p - pBeg] = o0 * r.zs[2] + o1 * r.zs[3] + o2 * r.zs[4];
+            ypix[m - pBeg] = n * g.ys[0] + o0 * g.ys[2] + o1 * g.ys[3] + o2 * g.ys[4];
+            zpix[m - pBeg] = n * r.zs[0] + o0 * r.zs[2] + o1 * r.zs[3] + o2 * r.zs[4];
             if (r.needCnt) {
                 const A v = r.cnt[0][o0] * r.cnt[1][o1] * r.cnt[2][o2];
-                cnt[p - pBeg] = v;
+                cnt[m - pBeg] = v;
             }
         }
         for (int64_t p0 = pBeg, tile = 0; p0 < pEnd; p0 += L, ++tile) {
@@ -452,8 +519,9 @@ struct ChunkCache {
 template <class A, int L, class TileFn, class TailFn>
 void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock, TileFn tile, TailFn tail) {
     const Conv3d& g = r.g;
-    const int64_t chunks = ceilDiv(g.outPix, kChunk);
-    const int64_t tasks = chunks * g.N * colBlocks;
+    const int64_t M = g.N * g.outPix;  // flattened outputs: the image is part of the pixel index
+    const int64_t chunks = ceilDiv(M, kChunk);
+    const int64_t tasks = chunks * colBlocks;
     const bool channelsFirst = r.path == Path::Cf;
     constexpr int V = vecOf<A>();
     const int64_t dwBlocks = g.G / V;
@@ -463,7 +531,8 @@ void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock,
         A out[kKT * 16 > kPT * 16 ? kKT * 16 : kPT * 16];
 #pragma omp for schedule(static)
         for (int64_t task = 0; task < tasks; ++task) {
-            const int64_t col = task % colBlocks, n = (task / colBlocks) % g.N, chunk = task / (colBlocks * g.N);
+            const int64_t col = task % colBlocks, chunk = task / colBlocks;
+            const int64_t n = 0;  // the image's offsets are in the views and the chunk's y and z offsets
             if (cache.chunk != chunk) cache.load(r, chunk);
             int64_t kBase, nk;
             TileCtx<A> tc{&g, nullptr, nullptr, kTile, r.padValue};
@@ -482,17 +551,25 @@ void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock,
                 tc.xg = r.x + n * g.xs[0] + grp * g.Cg * g.xs[1];
                 tc.wg = r.w ? r.w + col * wBlock : nullptr;
             }
-            const int64_t pBeg = chunk * kChunk, pEnd = std::min(g.outPix, pBeg + kChunk);
+            const int64_t pBeg = chunk * kChunk, pEnd = std::min(M, pBeg + kChunk);
             for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
                 const int np = int(std::min<int64_t>(L, pEnd - p0));
                 const TapView<L>* views = cache.views.data() + t * g.taps;
                 const int64_t j0 = p0 - pBeg;
                 if (single) tail(tc, views, out);
                 else tile(tc, views, out);
-                // cf: out[kk * L + j]; cl, cl_dw: out[j * width + kk] (width V, or 1 for the tail)
-                const int64_t ks = channelsFirst ? L : 1, ps = channelsFirst ? 1 : (single ? 1 : V);
-                r.finish(r.epi, out, ks, ps, n, kBase, int(nk), np, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
-                         channelsFirst && cache.yRun[t]);
+                // cf: out[kk * L + j], a line per channel; cl, cl_dw: out[j * width + kk] (width V, or
+                // 1 for the tail), a line per pixel.
+                if (channelsFirst) {
+                    for (int64_t kk = 0; kk < nk; ++kk)
+                        r.finishPixels(r.epi, out + kk * L, np, n, kBase + kk, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
+                                       cache.yRun[t]);
+                } else {
+                    const int64_t width = single ? 1 : V;
+                    for (int j = 0; j < np; ++j)
+                        r.finishChannels(r.epi, out + j * width, int(nk), n, kBase, cache.ypix[j0 + j], cache.zpix[j0 + j],
+                                         cache.cnt[j0 + j]);
+                }
             }
         }
     }
@@ -564,26 +641,36 @@ void runRows(const Run<A>& r) {
             const A rc = r.cnt[0][o0] * r.cnt[1][o1];
             for (int64_t j = 0; j < len; ++j) cnt[j] = rc * r.cnt[2][w0 + j];
         }
-        r.finish(r.epi, acc, 0, 1, n, k, 1, int(len), ypix, zpix, cnt, yRun);
+        r.finishPixels(r.epi, acc, int(len), n, k, ypix, zpix, cnt, yRun);
     }
 }
+
+// Tiles are passed as lambdas so that they inline into the task loop: the vectorizer then
+// keeps the accumulators in registers (a tile called through a pointer compiled to scalar code).
+#define CONVX_GC_TILE(fn, L) [](const TileCtx<A>& c, const TapView<L>* v, A* o) { fn(c, v, o); }
 
 template <class A, class M, class R, PadMode PM>
 void dispatchPath(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock) {
     constexpr int V = vecOf<A>();
     switch (r.path) {
         case Path::Row: runRows<A, M, R, PM>(r); break;
-        case Path::Cf:
-            runTiled<A, V>(r, colBlocks, kTile, wBlock, cfTile<A, M, R, PM, kKT, V>, cfTile<A, M, R, PM, kKT, V>);
+        case Path::Cf: {
+            auto t = CONVX_GC_TILE((cfTile<A, M, R, PM, kKT, V>), V);
+            runTiled<A, V>(r, colBlocks, kTile, wBlock, t, t);
             break;
-        case Path::Cl:
-            runTiled<A, kPT>(r, colBlocks, kTile, wBlock, clTile<A, M, R, PM, kPT, V>, clTile<A, M, R, PM, kPT, V>);
+        }
+        case Path::Cl: {
+            auto t = CONVX_GC_TILE((clTile<A, M, R, PM, kPT, V>), kPT);
+            runTiled<A, kPT>(r, colBlocks, kTile, wBlock, t, t);
             break;
+        }
         case Path::ClDw:
-            runTiled<A, kPT>(r, colBlocks, kTile, wBlock, clDwTile<A, M, R, PM, kPT, V>, clDwTile<A, M, R, PM, kPT, 1>);
+            runTiled<A, kPT>(r, colBlocks, kTile, wBlock, CONVX_GC_TILE((clDwTile<A, M, R, PM, kPT, V>), kPT),
+                             CONVX_GC_TILE((clDwTile<A, M, R, PM, kPT, 1>), kPT));
             break;
     }
 }
+#undef CONVX_GC_TILE
 
 template <class A, class M>
 void dispatchReduce(const Run<A>& r, GReduce red, PadMode pm, int64_t colBlocks, int64_t kTile, int64_t wBlock) {
@@ -657,9 +744,9 @@ void repack(const Conv3d& g, Path path, const T* w, int64_t kTile, int64_t Gpad,
         }
         return;
     }
-    // cf: [grp][kb][c][tap][kTile]; cl: [grp][kb][tap][c][kTile]; zeros past Kg.
+    // cf and cl: [grp][kb][c][tap][kTile]; zeros past Kg.
     const int64_t kbN = ceilDiv(g.Kg, kTile);
-    const bool tapMajor = path == Path::Cl;
+    const bool tapMajor = false;  // cf and cl both walk channels outside, taps inside
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t blk = 0; blk < g.G * kbN; ++blk) {
         const int64_t grp = blk / kbN, kb = blk % kbN;
@@ -752,7 +839,8 @@ void forwardTyped(const ExecContext& ctx, const GconvProblem& gp, const GconvArg
     }
     r.epi = Epi<A>{op.reduce, op.postAffine, a.postScale, a.postShift, op.combine, a.z, r.zs[0], r.zs[1], op.post, A(op.postParam),
                    a.y, g.ys[0], g.ys[1], A(s.alpha), A(s.beta)};
-    r.finish = finish<A, T>;
+    r.finishPixels = finishPixels<A, T>;
+    r.finishChannels = finishChannels<A, T>;
     switch (op.map) {
         case GMap::Mul: dispatchReduce<A, MapMul>(r, op.reduce, padModeOf(op), colBlocks, kTile, wBlock); break;
         case GMap::Add: dispatchReduce<A, MapAdd>(r, op.reduce, padModeOf(op), colBlocks, kTile, wBlock); break;

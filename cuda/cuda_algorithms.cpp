@@ -9,6 +9,7 @@ namespace convx {
 const Algorithm* cudaDilationSplitAlgorithm();
 const Algorithm* cudaDirectCoalescedAlgorithm();
 const Algorithm* cudaFilterTrimAlgorithm();
+const Algorithm* cudaGconvAlgorithm();
 const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
 const Algorithm* cudaSplitKAlgorithm();
@@ -25,6 +26,7 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cudaDirectCoalescedAlgorithm());  // forward
     out.push_back(cudaFilterTrimAlgorithm());       // forward; backward-data at stride 1
     out.push_back(cudaDilationSplitAlgorithm());    // forward, dilated
+    out.push_back(cudaGconvAlgorithm());            // forward: the GCONV engine's (MUL, SUM); not yet measured
     out.push_back(cudaReferenceAlgorithm());
 }
 
