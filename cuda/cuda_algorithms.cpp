@@ -10,6 +10,7 @@ const Algorithm* cudaDepthwiseAlgorithm();
 const Algorithm* cudaDilationSplitAlgorithm();
 const Algorithm* cudaDirectCoalescedAlgorithm();
 const Algorithm* cudaFilterTrimAlgorithm();
+const Algorithm* cudaGconvAlgorithm();
 const Algorithm* cudaKernelSplitAlgorithm();
 const Algorithm* cudaReferenceAlgorithm();
 const Algorithm* cudaSplitKAlgorithm();
@@ -27,6 +28,7 @@ void registerCudaAlgorithms(std::vector<const Algorithm*>& out) {
     out.push_back(cudaFilterTrimAlgorithm());       // forward; backward-data at stride 1
     out.push_back(cudaDilationSplitAlgorithm());    // forward, dilated
     out.push_back(cudaDepthwiseAlgorithm());        // all three, groups == C
+    out.push_back(cudaGconvAlgorithm());            // forward: the GCONV engine's (MUL, SUM); not yet measured
     out.push_back(cudaReferenceAlgorithm());
 }
 

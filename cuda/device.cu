@@ -113,4 +113,12 @@ void cudaCopyBytes(const convxContext& ctx, void* dst, const void* src, size_t b
     if (bytes) cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(ctx.stream)), "cudaMemcpyAsync");
 }
 
+// Pageable host memory: ordered with the stream and finished on return (the caller may free src).
+void cudaUploadBytes(const convxContext& ctx, void* dst, const void* src, size_t bytes) {
+    if (!bytes) return;
+    cudaStream_t st = static_cast<cudaStream_t>(ctx.stream);
+    cudaCheck(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, st), "cudaMemcpyAsync");
+    cudaCheck(cudaStreamSynchronize(st), "cudaStreamSynchronize");
+}
+
 }  // namespace convx

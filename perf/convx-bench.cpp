@@ -34,6 +34,7 @@
 #include <omp.h>
 #endif
 
+#include "bench_chain.h"
 #include "bench_cudnn.h"
 #include "bench_device.h"
 #include "bench_onednn.h"
@@ -117,6 +118,13 @@ const char* const kUsage =
     "  --selection-overhead    only time the selector: us per CONVX_ALGO_AUTO selection with the\n"
     "                          heuristic, with a find-db hit, with registry order only, and an\n"
     "                          explicit id, over the problems (--min-time per path, default 0.1)\n"
+    "Chain mode (whole networks, no problem strings):\n"
+    "  --chain=NET[,NET...]    resnet50, mobilenetv2: the fused GCONV chain (gconv_chain), the\n"
+    "                          unfused one (gconv_chain_unfused, the baseline) and, on cuda with\n"
+    "                          cuDNN, a layer-by-layer cuDNN pipeline (cudnn_layers); each output\n"
+    "                          checked against the unfused chain's (--tol, default 1e-4)\n"
+    "  --mb=N[,N...]           batch sizes (default 1)   --hw=N  input height = width (default 224)\n"
+    "  --tag=nchw|nhwc         the chain's layout (default nchw)\n"
     "Problem flags (passed to the problem parser; last one wins):\n"
     "  --dir=fwd|bwd_d|bwd_w|all (or a comma list)  --dt=f32|f64|f16|bf16  --acc=  --mode=conv|xcorr\n"
     "  --math=default|tensor_op|tensor_op_conv|fma  --tag=nchw|nhwc  --stag= --wtag= --dtag=\n"
@@ -147,6 +155,9 @@ struct Options {
     std::vector<std::string> suites;
     std::vector<std::string> problemDefaults;  // problem flags given on the command line, in order
     std::vector<std::string> descriptors;      // positional problems
+    std::vector<std::string> chains;           // chain mode: network names
+    std::vector<int> batches{1};
+    int hw = 224;
 };
 
 [[noreturn]] void usageError(const std::string& msg) {
@@ -246,6 +257,14 @@ Options parseArgs(int argc, char** argv) {
             o.csv = v;
         } else if (key == "json") {
             o.json = v;
+        } else if (key == "chain") {
+            o.chains = splitList(v, ',');
+        } else if (key == "mb") {
+            o.batches.clear();
+            for (const std::string& b : splitList(v, ',')) o.batches.push_back(static_cast<int>(parseLong(key, b, 1, 65536)));
+            if (o.batches.empty()) usageError("--mb needs at least one batch size");
+        } else if (key == "hw") {
+            o.hw = static_cast<int>(parseLong(key, v, 8, 4096));
         } else if (key == "suite") {
             o.suites.push_back(v);
         } else if (isProblemFlag(key)) {
@@ -922,8 +941,11 @@ int benchMain(int argc, char** argv) {
         if (isCudnnColumn(b.opt.baseline)) usageError("--baseline=" + b.opt.baseline + " needs --backend=cuda");
     }
     const Options& o = b.opt;
-    const std::vector<Spec> specs = gatherSpecs(o);
-    if (specs.empty()) usageError("no problem given (a descriptor or --suite=FILE)");
+    const bool chainMode = !o.chains.empty();
+    for (const std::string& n : o.chains)
+        if (n != "resnet50" && n != "mobilenetv2") usageError("--chain=" + n + ": the networks are resnet50 and mobilenetv2");
+    const std::vector<Spec> specs = chainMode ? std::vector<Spec>{} : gatherSpecs(o);
+    if (specs.empty() && !chainMode) usageError("no problem given (a descriptor or --suite=FILE)");
     const std::vector<Instance> instances = expandInstances(specs);
     if (o.list) return listProblems(instances);
     if (o.selectionOverhead) {
@@ -980,7 +1002,7 @@ int benchMain(int argc, char** argv) {
         names.erase(std::remove(names.begin(), names.end(), o.baseline), names.end());
         names.insert(names.begin(), o.baseline);
     }
-    for (const std::string& n : names) {
+    for (const std::string& n : chainMode ? std::vector<std::string>{} : names) {
         if (isCudnnColumn(n)) {
             (n == "cudnn_find" ? b.wantFind : b.wantHeur) = true;
             continue;
@@ -993,7 +1015,7 @@ int benchMain(int argc, char** argv) {
 
     // cuDNN, called directly on the bench's stream.
     std::unique_ptr<CudnnBench> cudnn;
-    if (b.wantFind || b.wantHeur || o.cudnnAll) {
+    if (!chainMode && (b.wantFind || b.wantHeur || o.cudnnAll)) {
         if (!builtWithCudnn()) usageError("the cuDNN columns (cudnn_find, cudnn_heur, --cudnn-all) need convx-bench built with cuDNN");
         std::string why;
         cudnn = makeCudnnBench(dev->stream(), &why);
@@ -1072,7 +1094,8 @@ int benchMain(int argc, char** argv) {
     std::printf("threads %d; %d warm-up + at least %d timed runs and %.3g s per algorithm, median reported; rotation over %s "
                 "(cache %s); baseline %s; check %s\n\n",
                 threads, o.warmup, std::max(o.iters, b.minIters), o.minTime, bytesText(double(b.flushBytes)).c_str(),
-                bytesText(double(cache)).c_str(), o.baseline.empty() ? "none" : o.baseline.c_str(), o.check ? "on" : "off");
+                bytesText(double(cache)).c_str(), chainMode ? "gconv_chain_unfused" : o.baseline.empty() ? "none" : o.baseline.c_str(),
+                o.check ? "on" : "off");
     if (!info.onednnVersion.empty()) std::printf("onednn: %s\n", info.onednnVersion.c_str());
     if (!info.xnnpackVersion.empty()) std::printf("xnnpack: %s\n", info.xnnpackVersion.c_str());
     if (!info.torchVersion.empty()) std::printf("torch: %s\n", info.torchVersion.c_str());
@@ -1084,10 +1107,38 @@ int benchMain(int argc, char** argv) {
                 if (line.rfind(key, 0) == 0) std::printf("%s\n", line.c_str());
         std::printf("\n");
     }
-    const TableStyle style{o.baseline, b.baseline2, b.peakGflops > 0 && b.copyGBs > 0};
+    TableStyle style{o.baseline, b.baseline2, b.peakGflops > 0 && b.copyGBs > 0};
+    if (chainMode) {
+        style = TableStyle{"gconv_chain_unfused", "", false};
+        info.baseline = style.baseline;
+        info.baseline2.clear();
+    }
 
     const auto wall0 = std::chrono::steady_clock::now();
     std::vector<Row> all;
+    if (chainMode) {
+        ChainBenchOptions co;
+        co.nets = o.chains;
+        co.batches = o.batches;
+        co.hw = o.hw;
+        for (const std::string& f : o.problemDefaults)
+            if (f == "--tag=nhwc") co.nhwc = true;
+        co.threads = o.threads;
+        co.iters = o.iters, co.warmup = o.warmup, co.minIters = b.minIters, co.minTime = o.minTime, co.maxIters = o.maxIters;
+        co.seed = o.seed;
+        co.check = o.check;
+        if (o.tol >= 0) co.tol = o.tol;
+        co.cudnn = onGpu && builtWithCudnn();
+        std::vector<Row> rows = runChainBench(*dev, co);
+        for (size_t i = 0; i < rows.size();) {
+            size_t j = i;
+            while (j < rows.size() && rows[j].problem == rows[i].problem) ++j;
+            printProblemTable(stdout, std::vector<Row>(rows.begin() + i, rows.begin() + j), style);
+            std::printf("\n");
+            i = j;
+        }
+        all = rows;
+    }
     for (size_t i = 0; i < instances.size(); ++i) {
         const Instance& in = instances[i];
         std::printf("[%zu/%zu] %s%s%s\n", i + 1, instances.size(), in.spec.name.empty() ? "" : in.spec.name.c_str(),
@@ -1128,7 +1179,7 @@ int benchMain(int argc, char** argv) {
         failed += r.check == "FAIL";
         errors += r.status == "error";
     }
-    std::printf("%zu problem runs, %d checks failed, %d errors; %.1f s\n", instances.size(), failed, errors, wall);
+    std::printf("%zu problem runs, %d checks failed, %d errors; %.1f s\n", chainMode ? all.size() : instances.size(), failed, errors, wall);
     try {
         if (!o.csv.empty()) writeCsv(o.csv, info, all), std::printf("wrote %s\n", o.csv.c_str());
         if (!o.json.empty()) writeJson(o.json, info, all), std::printf("wrote %s\n", o.json.c_str());

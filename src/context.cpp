@@ -18,6 +18,7 @@ std::string cudaDeviceKey(const convxContext& ctx);                             
 void* cudaAllocBytes(size_t bytes);                                               // cuda/device.cu
 void cudaFreeBytes(void* p);                                                      // cuda/device.cu
 void cudaCopyBytes(const convxContext& ctx, void* dst, const void* src, size_t bytes);  // cuda/device.cu
+void cudaUploadBytes(const convxContext& ctx, void* dst, const void* src, size_t bytes);  // cuda/device.cu
 #endif
 
 void initBackend(convxContext& ctx) {
@@ -129,6 +130,15 @@ void backendCopy(const convxContext& ctx, void* dst, const void* src, size_t byt
     (void)ctx;
 #endif
     if (bytes) std::memcpy(dst, src, bytes);
+}
+
+void backendUpload(const convxContext& ctx, void* dst, const void* hostSrc, size_t bytes) {
+#ifdef CONVX_HAVE_CUDA
+    if (ctx.backend == CONVX_BACKEND_CUDA) return cudaUploadBytes(ctx, dst, hostSrc, bytes);
+#else
+    (void)ctx;
+#endif
+    if (bytes) std::memcpy(dst, hostSrc, bytes);
 }
 
 }  // namespace convx

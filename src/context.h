@@ -35,6 +35,9 @@ void* backendAlloc(const convxContext& ctx, size_t bytes);
 void backendFree(const convxContext& ctx, void* p);
 // Copies bytes between two backend buffers, ordered with the handle's work (CUDA: its stream).
 void backendCopy(const convxContext& ctx, void* dst, const void* src, size_t bytes);
+// Copies host memory into a backend buffer (CUDA: synchronous host-to-device, so `src` may be
+// freed on return).
+void backendUpload(const convxContext& ctx, void* dst, const void* hostSrc, size_t bytes);
 // Keeps [A-Za-z0-9.+-] and turns every other run of characters into one '_'.
 std::string sanitizeKey(const std::string& s);
 }  // namespace convx

@@ -9,6 +9,7 @@
 #include "problem.h"
 
 struct convxContext;
+struct convxGconvStruct;  // capi/gconv.cpp
 
 struct convxTensorStruct {
     bool set = false;
@@ -44,11 +45,12 @@ namespace convx {
 // live object is recorded with its kind, so that a live object of another kind (a filter
 // descriptor passed as a tensor descriptor, or a destroyed descriptor whose address now holds
 // an object of another kind) is refused as well instead of being read as the wrong struct.
-enum class ObjectKind { Handle, Tensor, Filter, Convolution };
+enum class ObjectKind { Handle, Tensor, Filter, Convolution, Gconv };
 inline ObjectKind kindOf(const convxContext*) { return ObjectKind::Handle; }
 inline ObjectKind kindOf(const convxTensorStruct*) { return ObjectKind::Tensor; }
 inline ObjectKind kindOf(const convxFilterStruct*) { return ObjectKind::Filter; }
 inline ObjectKind kindOf(const convxConvolutionStruct*) { return ObjectKind::Convolution; }
+inline ObjectKind kindOf(const convxGconvStruct*) { return ObjectKind::Gconv; }
 void trackObject(const void* p, ObjectKind kind);
 void untrackObject(const void* p);
 bool isTracked(const void* p, ObjectKind kind);

@@ -9,6 +9,10 @@
 //                                                          through zero strides)
 //   y[n,k,o]  = alpha * post(t) + beta * y[n,k,o]        (beta == 0 never reads y)
 //
+// MEAN counts the (channel, tap) pairs that took part. A window with no valid tap (padding at
+// least the window, under MAX/MIN/MEAN) reduces to 0. NaN propagation through MAX/MIN is not
+// specified. Engines accumulate in the problem's accType (fp32 for f32/f16/bf16, fp64 for f64).
+//
 // An ordinary convolution is (MUL, SUM, identity, identity) with no affine and no z. Pooling is
 // grouped with G == C == K, map PASS (w unused); MEAN divides by the number of valid taps. The
 // geometry is a forward convx::Problem (so strides, padding, dilation, groups, layouts, element

@@ -266,6 +266,35 @@ int main(void) {
         CHECK_OK(convxSetWorkspaceLimit(h, (size_t)-1));
     }
 
+    /* the same convolution as a one-layer chain */
+    {
+        convxChain_t chain = NULL;
+        int in = -1, cv = -1;
+        size_t ws_bytes = 1;
+        const void* ins[1];
+        void* outs[1];
+        ins[0] = x;
+        outs[0] = yout;
+        CHECK_OK(convxChainCreate(h, &chain, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT));
+        CHECK_OK(convxChainAddInput(chain, N, C, H, W, &in));
+        CHECK_OK(convxChainAddConvolution(chain, in, K, R, S, SH, SW, PH, PW, DH, DW, G, wt, NULL, &cv));
+        st = convxChainExecute(chain, ins, outs, NULL, 0);
+        CHECK(st == CONVX_STATUS_BAD_PARAM);
+        convxGetLastErrorString(msg, sizeof msg);
+        CHECK(strstr(msg, "not finalized") != NULL);
+        CHECK_OK(convxChainMarkOutput(chain, cv));
+        CHECK_OK(convxChainFinalize(chain, 1));
+        CHECK_OK(convxChainGetWorkspaceSize(chain, &ws_bytes));
+        for (i = 0; i < N * K * P * Q; ++i) yout[i] = quiet_nan();
+        {
+            void* ws = ws_bytes ? malloc(ws_bytes) : NULL;
+            CHECK_OK(convxChainExecute(chain, ins, outs, ws, ws_bytes));
+            free(ws);
+        }
+        CHECK(close_to(yout, ry, N * K * P * Q));
+        CHECK_OK(convxChainDestroy(chain));
+    }
+
     CHECK_OK(convxDestroyConvolutionDescriptor(cd));
     CHECK_OK(convxDestroyFilterDescriptor(wd));
     CHECK_OK(convxDestroyTensorDescriptor(yd));

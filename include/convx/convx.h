@@ -363,6 +363,112 @@ CONVX_API convxStatus_t convxGetConvolutionTransposeForwardWorkspaceSize(convxHa
                                                                          convxTensorDescriptor_t y_desc,
                                                                          convxConvAlgo_t algo, size_t* size);
 
+/* ================================================================ GCONV
+ * The general convolution: the convolution loop nest with operator slots. For each output
+ * element (n, k in group g, output position o):
+ *   v(c, tap) = padded tap ? (skipped unless reduce == SUM; then pad_value)
+ *                          : pre(preScale[c] * x[n, c, i] + preShift[c])
+ *   acc       = reduce over the group's input channels c and the window taps of map(v, w[k, c, tap])
+ *   t         = postScale[k] * acc + postShift[k]     (per-channel affine, when enabled)
+ *   t         = t + z[n, k, o]  or  t * z[n, k, o]    (combine; z may broadcast dims of size 1)
+ *   y         = alpha * post(t) + beta * y           (beta == 0 never reads y)
+ * MEAN divides by the number of (channel, tap) pairs that took part (valid taps only); MAX and
+ * MIN never see a padded tap (as -inf / +inf); a window without any valid tap gives 0. An
+ * ordinary convolution is (MUL, SUM, IDENTITY, IDENTITY); max/avg pooling is (PASS, MAX/MEAN)
+ * with groups = C and no filter; batch norm is a 1x1 window with a per-channel affine; a
+ * residual add is combine ADD. Geometry (pads, strides, dilations, groups, CONVOLUTION mode)
+ * means what it means for convxConvolutionForward; tensors may have any strides. The engine is
+ * the same on both backends (CPU, CUDA); per-channel vectors are fp32 (device memory on CUDA).
+ * docs/algorithms/gconv.md has the definition, the operator table and the engines. */
+
+typedef struct convxGconvStruct* convxGconvDescriptor_t;
+
+typedef enum {
+    CONVX_GCONV_MAP_MUL = 0, /* v * w */
+    CONVX_GCONV_MAP_ADD = 1, /* v + w */
+    CONVX_GCONV_MAP_PASS = 2 /* v (no filter; groups must equal C) */
+} convxGconvMap_t;
+
+typedef enum {
+    CONVX_GCONV_REDUCE_SUM = 0,
+    CONVX_GCONV_REDUCE_MAX = 1,
+    CONVX_GCONV_REDUCE_MIN = 2,
+    CONVX_GCONV_REDUCE_MEAN = 3 /* over the valid taps only */
+} convxGconvReduce_t;
+
+typedef enum {
+    CONVX_GCONV_OP_IDENTITY = 0,
+    CONVX_GCONV_OP_SQUARE = 1,
+    CONVX_GCONV_OP_RELU = 2,
+    CONVX_GCONV_OP_RELU6 = 3,
+    CONVX_GCONV_OP_SIGMOID = 4,
+    CONVX_GCONV_OP_TANH = 5,
+    CONVX_GCONV_OP_EXP = 6,
+    CONVX_GCONV_OP_RECIPROCAL = 7, /* 1 / v */
+    CONVX_GCONV_OP_POW = 8,        /* v ^ param (v > 0) */
+    CONVX_GCONV_OP_LEAKY_RELU = 9, /* v < 0 ? param * v : v */
+    CONVX_GCONV_OP_SQRT = 10
+} convxGconvOp_t;
+
+typedef enum {
+    CONVX_GCONV_COMBINE_NONE = 0,
+    CONVX_GCONV_COMBINE_ADD = 1, /* t + z */
+    CONVX_GCONV_COMBINE_MUL = 2  /* t * z */
+} convxGconvCombine_t;
+
+/* A new descriptor: no geometry yet; operators (MUL, SUM, IDENTITY, IDENTITY), no affine, no
+ * combine, pad value 0. */
+CONVX_API convxStatus_t convxCreateGconvDescriptor(convxGconvDescriptor_t* desc);
+CONVX_API convxStatus_t convxDestroyGconvDescriptor(convxGconvDescriptor_t desc);
+
+/* The geometry, as convxSetConvolutionNdDescriptor + convxSetConvolutionGroupCount take it
+ * (array_length 1..3 spatial dims, dilation 1 = none, compute_type FLOAT or DOUBLE). */
+CONVX_API convxStatus_t convxSetGconvNdGeometry(convxGconvDescriptor_t desc, int array_length, const int pads[],
+                                                const int strides[], const int dilations[], int groups,
+                                                convxConvolutionMode_t mode, convxDataType_t compute_type);
+/* The geometry of a set convolution descriptor (pads, strides, dilations, groups, mode,
+ * compute type, math type). */
+CONVX_API convxStatus_t convxSetGconvGeometryFromConvolution(convxGconvDescriptor_t desc,
+                                                              convxConvolutionDescriptor_t conv);
+/* The window of a call without a filter (map PASS, w_desc NULL): array_length must be the
+ * geometry's spatial rank. With a filter, its spatial dims must equal the window when set. */
+CONVX_API convxStatus_t convxSetGconvWindow(convxGconvDescriptor_t desc, int array_length, const int window[]);
+/* What a padded tap contributes under SUM (after the pre-op, before the map). Default 0. */
+CONVX_API convxStatus_t convxSetGconvPadValue(convxGconvDescriptor_t desc, float pad_value);
+CONVX_API convxStatus_t convxSetGconvMapReduce(convxGconvDescriptor_t desc, convxGconvMap_t map,
+                                               convxGconvReduce_t reduce);
+/* per_channel_affine != 0: the call's pre_scale / pre_shift (C floats each; either may be NULL
+ * for 1 / 0) apply before op. param: POW's exponent, LEAKY_RELU's slope (finite). */
+CONVX_API convxStatus_t convxSetGconvPreOp(convxGconvDescriptor_t desc, convxGconvOp_t op, float param,
+                                           int per_channel_affine);
+/* per_channel_affine != 0: post_scale / post_shift (K floats each, NULL for 1 / 0) apply to the
+ * reduction before combine and op. */
+CONVX_API convxStatus_t convxSetGconvPostOp(convxGconvDescriptor_t desc, convxGconvOp_t op, float param,
+                                            int per_channel_affine);
+CONVX_API convxStatus_t convxSetGconvCombine(convxGconvDescriptor_t desc, convxGconvCombine_t combine);
+
+/* y's dims (N, K, spatial...) for x and w (w_desc NULL: map PASS with the window set; K = C).
+ * nb_dims must equal x's rank. */
+CONVX_API convxStatus_t convxGetGconvOutputDim(convxGconvDescriptor_t desc, convxTensorDescriptor_t x_desc,
+                                               convxFilterDescriptor_t w_desc, int nb_dims, int output_dims[]);
+CONVX_API convxStatus_t convxGetGconvWorkspaceSize(convxHandle_t handle, convxGconvDescriptor_t desc,
+                                                   convxTensorDescriptor_t x_desc, convxFilterDescriptor_t w_desc,
+                                                   convxTensorDescriptor_t y_desc, size_t* size);
+
+/* y = alpha * post(combine(affine(reduce(map(pre(x), w))), z)) + beta * y.
+ * w_desc / w: NULL allowed for map PASS (window from convxSetGconvWindow). z_desc / z: required
+ * when combine is not NONE (ignored otherwise); z's dims equal y's or are 1 where it broadcasts;
+ * its data type is y's. pre_* / post_*: read only when the matching affine is enabled. alpha and
+ * beta point to float (double for DOUBLE data), as for convxConvolutionForward. */
+CONVX_API convxStatus_t convxGconvForward(convxHandle_t handle, convxGconvDescriptor_t gconv_desc, const void* alpha,
+                                          convxTensorDescriptor_t x_desc, const void* x,
+                                          convxFilterDescriptor_t w_desc, const void* w,
+                                          convxTensorDescriptor_t z_desc, const void* z, const float* pre_scale,
+                                          const float* pre_shift, const float* post_scale, const float* post_shift,
+                                          void* workspace, size_t workspace_bytes, const void* beta,
+                                          convxTensorDescriptor_t y_desc, void* y);
+/* ================================================================ end of GCONV */
+
 /* ---------------------------------------------------------------- workspace limit and find-db */
 
 /* The most workspace bytes an algorithm may need on this handle (default SIZE_MAX: no limit).
@@ -374,6 +480,86 @@ CONVX_API convxStatus_t convxGetConvolutionTransposeForwardWorkspaceSize(convxHa
  * uses (environment: CONVX_FIND_DB, CONVX_FIND_MODE; see docs/api.md "Selection order"). */
 CONVX_API convxStatus_t convxSetWorkspaceLimit(convxHandle_t handle, size_t bytes);
 CONVX_API convxStatus_t convxGetWorkspaceLimit(convxHandle_t handle, size_t* bytes);
+
+/* ================================================================ Chains
+ * A chain is a whole CNN (inference) built layer by layer, lowered to general convolutions
+ * (GCONV), fused (convolution + batch norm + activation + residual add in one pass where the
+ * intermediate has one consumer and is not an output), given one workspace for every
+ * intermediate, and run on the handle's backend and stream. Tensors are 4-D (N, C, H, W), fp32,
+ * packed in the chain's format (NCHW or NHWC). Layers are named by the int id their Add call
+ * returns (inputs too). Weights are host pointers in PyTorch layouts (convolution K x C/groups x
+ * R x S, fully connected [out, in] with in flattened as C x H x W, batch-norm vectors of C); they
+ * are copied at the Add call (uploaded at Finalize on CUDA). */
+
+typedef struct convxChainStruct* convxChain_t;
+
+typedef enum {
+    CONVX_CHAIN_RELU = 0,
+    CONVX_CHAIN_RELU6 = 1,
+    CONVX_CHAIN_SIGMOID = 2,
+    CONVX_CHAIN_TANH = 3,
+    CONVX_CHAIN_LEAKY_RELU = 4 /* v < 0 ? param * v : v */
+} convxChainActivation_t;
+
+typedef enum {
+    CONVX_CHAIN_POOL_MAX = 0,        /* padded taps never win (as -inf) */
+    CONVX_CHAIN_POOL_AVG = 1,        /* mean over the valid (unpadded) taps */
+    CONVX_CHAIN_POOL_GLOBAL_MAX = 2, /* window = the whole map; window arguments ignored */
+    CONVX_CHAIN_POOL_GLOBAL_AVG = 3
+} convxChainPooling_t;
+
+/* format: CONVX_TENSOR_NCHW or _NHWC; dtype: CONVX_DATA_FLOAT (others: NOT_SUPPORTED_DATA_TYPE).
+ * The chain keeps the handle; destroy the chain before the handle. */
+CONVX_API convxStatus_t convxChainCreate(convxHandle_t handle, convxChain_t* chain, convxTensorFormat_t format,
+                                         convxDataType_t dtype);
+CONVX_API convxStatus_t convxChainDestroy(convxChain_t chain);
+
+/* An input tensor; inputs are passed to Execute in the order they were added. */
+CONVX_API convxStatus_t convxChainAddInput(convxChain_t chain, int n, int c, int h, int w, int* id);
+/* Cross-correlation (PyTorch Conv2d). w: k x (C/groups) x r x s; bias: k floats or NULL.
+ * Dilation 1 = none. */
+CONVX_API convxStatus_t convxChainAddConvolution(convxChain_t chain, int input, int k, int r, int s, int stride_h,
+                                                 int stride_w, int pad_h, int pad_w, int dil_h, int dil_w,
+                                                 int groups, const float* w, const float* bias, int* id);
+/* Inference batch norm: y = gamma (x - mean) / sqrt(var + eps) + beta; vectors of C floats. */
+CONVX_API convxStatus_t convxChainAddBatchNorm(convxChain_t chain, int input, const float* mean, const float* var,
+                                               const float* gamma, const float* beta, float eps, int* id);
+/* param: the negative slope of CONVX_CHAIN_LEAKY_RELU (ignored otherwise). */
+CONVX_API convxStatus_t convxChainAddActivation(convxChain_t chain, int input, convxChainActivation_t mode,
+                                                float param, int* id);
+CONVX_API convxStatus_t convxChainAddPooling(convxChain_t chain, int input, convxChainPooling_t mode, int r, int s,
+                                             int stride_h, int stride_w, int pad_h, int pad_w, int* id);
+/* Output (N, out_features, 1, 1). w: out_features x (C*H*W) (PyTorch flatten order); bias or NULL. */
+CONVX_API convxStatus_t convxChainAddFullyConnected(convxChain_t chain, int input, int out_features, const float* w,
+                                                    const float* bias, int* id);
+/* Residual add of two tensors of equal shape. */
+CONVX_API convxStatus_t convxChainAddAdd(convxChain_t chain, int a, int b, int* id);
+/* Concatenation along channels of count tensors of equal N, H, W. */
+CONVX_API convxStatus_t convxChainAddConcat(convxChain_t chain, const int* inputs, int count, int* id);
+/* Nearest-neighbour upsampling by integer factors. */
+CONVX_API convxStatus_t convxChainAddUpsample(convxChain_t chain, int input, int scale_h, int scale_w, int* id);
+/* Local response norm across channels (PyTorch LocalResponseNorm):
+ * y = x / (k + alpha / size * sum of x^2 over channels [c - size/2, c + (size-1)/2]) ^ beta. */
+CONVX_API convxStatus_t convxChainAddLRN(convxChain_t chain, int input, int size, float alpha, float beta, float k,
+                                         int* id);
+/* Softmax over channels at each (n, h, w). */
+CONVX_API convxStatus_t convxChainAddSoftmax(convxChain_t chain, int input, int* id);
+/* Outputs are passed to Execute in the order they were marked. A chain input cannot be an output. */
+CONVX_API convxStatus_t convxChainMarkOutput(convxChain_t chain, int id);
+
+/* Lowers, fuses (fuse != 0), plans buffers; no Add or Mark after it. */
+CONVX_API convxStatus_t convxChainFinalize(convxChain_t chain, int fuse);
+CONVX_API convxStatus_t convxChainGetWorkspaceSize(convxChain_t chain, size_t* bytes);
+/* The GCONV list as text (one line per GCONV: problem, operators, buffers). Copies at most
+ * max_size - 1 characters + NUL into text (text may be NULL when max_size is 0); *needed gets the
+ * full length + 1. */
+CONVX_API convxStatus_t convxChainDescribe(convxChain_t chain, char* text, size_t max_size, size_t* needed);
+CONVX_API convxStatus_t convxChainGetTensorShape(convxChain_t chain, int id, int* n, int* c, int* h, int* w);
+/* inputs/outputs: backend pointers (device memory on CUDA), packed in the chain's format.
+ * Runs on the handle's stream (no synchronisation). */
+CONVX_API convxStatus_t convxChainExecute(convxChain_t chain, const void* const* inputs, void* const* outputs,
+                                          void* workspace, size_t workspace_bytes);
+/* ================================================================ end of Chains */
 
 #ifdef __cplusplus
 }

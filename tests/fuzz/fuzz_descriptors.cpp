@@ -45,7 +45,7 @@ enum Op {
     kCreateConv, kDestroyConv, kSetConv2d, kSetConvNd, kGetConv2d, kGetConvNd, kSetGroupCount, kGetGroupCount,
     kSetMathType, kGetMathType, kOutputDim2d, kOutputDimNd, kAlgoMaxCount, kGetAlgorithms, kWorkspaceSize, kExecute,
     kHandleOp, kMisc, kSetupProblem, kTransposeOutputDim2d, kTransposeOutputDimNd, kTransposeWorkspaceSize,
-    kTransposeExecute,
+    kTransposeExecute, kGconv,
     kOpCount
 };
 
@@ -126,6 +126,9 @@ private:
     bool fLive_[2] = {};
     convxConvolutionDescriptor_t c_[2] = {};
     bool cLive_[2] = {};
+    convxGconvDescriptor_t g_[2] = {};
+    bool gLive_[2] = {};
+    int64_t gWindow_[2] = {-1, -1};  // taps of the window last set on the slot (-1: none known)
 
     // One operand byte picks what is passed: a slot (live, destroyed, or never created =
     // NULL), NULL, an object of another kind, or foreign memory.
@@ -152,6 +155,12 @@ private:
         convxConvolutionDescriptor_t s[4] = {c_[0], c_[1], c_[0], c_[1]};
         return pointerArg(s, 4, b);
     }
+    convxGconvDescriptor_t gconvArg() { return gconvFrom(byte()); }
+    convxGconvDescriptor_t gconvFrom(uint8_t b) {
+        if (b % 8 == 5) return reinterpret_cast<convxGconvDescriptor_t>(t_[(b / 8) % 4]);
+        convxGconvDescriptor_t s[4] = {g_[0], g_[1], g_[0], g_[1]};
+        return pointerArg(s, 4, b);
+    }
     convxHandle_t handleArg() {
         const uint8_t b = byte();
         if (b % 8 < 4) return h_;  // live or destroyed
@@ -170,6 +179,7 @@ private:
     void tensorDestroyed(convxTensorDescriptor_t p) { markDead(t_, tLive_, p); }
     void filterDestroyed(convxFilterDescriptor_t p) { markDead(f_, fLive_, p); }
     void convDestroyed(convxConvolutionDescriptor_t p) { markDead(c_, cLive_, p); }
+    void gconvDestroyed(convxGconvDescriptor_t p) { markDead(g_, gLive_, p); }
 
     void createTensor(int s) {
         if (tLive_[s] && convxDestroyTensorDescriptor(t_[s]) == CONVX_STATUS_SUCCESS) tensorDestroyed(t_[s]);
@@ -199,6 +209,11 @@ private:
             if (cLive_[s]) {
                 convxDestroyConvolutionDescriptor(c_[s]);
                 convDestroyed(c_[s]);
+            }
+        for (int s = 0; s < 2; ++s)
+            if (gLive_[s]) {
+                convxDestroyGconvDescriptor(g_[s]);
+                gconvDestroyed(g_[s]);
             }
         if (hLive_) convxDestroy(h_);
         hLive_ = false;
@@ -516,6 +531,7 @@ private:
             case kHandleOp: handleOp(); break;
             case kMisc: misc(); break;
             case kSetupProblem: setupProblem(); break;
+            case kGconv: gconvOp(); break;
             default: break;
         }
     }
@@ -595,6 +611,162 @@ private:
         if (len) sink = sink + std::strlen(buf.data());
         convxGetLastErrorString(reinterpret_cast<char*>(gForeign), 0);
         (void)sink;
+    }
+
+    // GCONV: descriptor slots g0, g1; the call takes x, w (or NULL), z (or NULL), y from the
+    // tensor and filter slots, and per-channel vectors (or NULL). Runs only when every given
+    // descriptor is small and the work is bounded (w's size, or the window the slot was given).
+    void gconvOp() {
+        const int sub = byte() % 10;
+        switch (sub) {
+            case 0: {
+                const uint8_t b = byte();
+                if (b == 0xFF) {
+                    convxCreateGconvDescriptor(nullptr);
+                    break;
+                }
+                const int s = b % 2;
+                if (gLive_[s] && convxDestroyGconvDescriptor(g_[s]) == CONVX_STATUS_SUCCESS) gconvDestroyed(g_[s]);
+                if (convxCreateGconvDescriptor(&g_[s]) == CONVX_STATUS_SUCCESS) gLive_[s] = true, gWindow_[s] = -1;
+                break;
+            }
+            case 1: {
+                convxGconvDescriptor_t p = gconvArg();
+                if (convxDestroyGconvDescriptor(p) == CONVX_STATUS_SUCCESS) gconvDestroyed(p);
+                break;
+            }
+            case 2: {
+                convxGconvDescriptor_t p = gconvArg();
+                const int nb = arg();
+                const uint8_t nulls = byte();
+                auto pads = ints(nb), strides = ints(nb), dils = ints(nb);
+                const int groups = arg();
+                auto mode = enumArg();
+                auto ct = enumArg();
+                convxSetGconvNdGeometry(p, nb, pads.get(nulls & 1), strides.get(nulls & 2), dils.get(nulls & 4), groups, mode, ct);
+                break;
+            }
+            case 3: {
+                convxGconvDescriptor_t p = gconvArg();
+                convxSetGconvGeometryFromConvolution(p, convArg());
+                break;
+            }
+            case 4: {
+                convxGconvDescriptor_t p = gconvArg();
+                const int nb = arg();
+                const uint8_t nulls = byte();
+                auto win = ints(nb);
+                if (convxSetGconvWindow(p, nb, win.get(nulls & 1)) == CONVX_STATUS_SUCCESS) {
+                    int64_t taps = 1;
+                    for (int k = 0; k < win.n && k < nb; ++k) taps *= win.p[k];
+                    for (int s = 0; s < 2; ++s)
+                        if (g_[s] == p) gWindow_[s] = taps;
+                }
+                break;
+            }
+            case 5: {
+                convxGconvDescriptor_t p = gconvArg();
+                const int v = arg();
+                convxSetGconvPadValue(p, v == 222 ? std::nanf("") : v == 221 ? INFINITY : float(v) * 0.25f);
+                break;
+            }
+            case 6: {
+                convxGconvDescriptor_t p = gconvArg();
+                auto m = enumArg();
+                auto r = enumArg();
+                convxSetGconvMapReduce(p, m, r);
+                break;
+            }
+            case 7: {
+                convxGconvDescriptor_t p = gconvArg();
+                const bool post = byte() & 1;
+                auto o = enumArg();
+                const int v = arg();
+                const float param = v == 222 ? INFINITY : float(v) * 0.125f;
+                const int affine = arg();
+                if (post) convxSetGconvPostOp(p, o, param, affine);
+                else convxSetGconvPreOp(p, o, param, affine);
+                break;
+            }
+            case 8: {
+                convxGconvDescriptor_t p = gconvArg();
+                convxSetGconvCombine(p, enumArg());
+                break;
+            }
+            default: gconvCall(); break;
+        }
+    }
+
+    void gconvCall() {
+        const int kind = byte() % 3;
+        if (kind == 0) {
+            convxGconvDescriptor_t p = gconvArg();
+            convxTensorDescriptor_t x = tensorArg();
+            convxFilterDescriptor_t w = filterArg();
+            const int nb = arg();
+            const uint8_t nulls = byte();
+            Ints dims(nb);
+            convxGetGconvOutputDim(p, x, w, nb, dims.get(nulls & 1));
+            return;
+        }
+        if (kind == 1) {
+            convxHandle_t h = handleArg();
+            convxGconvDescriptor_t p = gconvArg();
+            convxTensorDescriptor_t x = tensorArg();
+            convxFilterDescriptor_t w = filterArg();
+            convxTensorDescriptor_t y = tensorArg();
+            size_t s;
+            convxGetGconvWorkspaceSize(h, p, x, w, y, (byte() & 1) ? nullptr : &s);
+            return;
+        }
+        convxHandle_t h = handleArg();
+        const uint8_t gb = byte();
+        convxGconvDescriptor_t p = gconvFrom(gb);
+        convxTensorDescriptor_t xd = tensorArg();
+        convxFilterDescriptor_t wd = filterArg();
+        convxTensorDescriptor_t zd = tensorArg();
+        convxTensorDescriptor_t yd = tensorArg();
+        const uint8_t flags = byte();
+        const uint8_t seed = byte();
+        const Desc x = tensorInfo(xd), w = wd ? filterInfo(wd) : Desc{}, z = tensorInfo(zd), y = tensorInfo(yd);
+        // The work is y x (the filter's share per output channel), or y x the slot's window.
+        const int slot = gb % 8 < 4 ? (gb % 8) % 2 : -1;
+        const int64_t perOutput = wd ? (w.ok && w.dim0 > 0 ? w.elems / w.dim0 : -1) : (slot >= 0 && g_[slot] == p ? gWindow_[slot] : -1);
+        const bool small = x.ok && y.ok && perOutput >= 0 && (!wd || w.ok) && y.elems * perOutput <= kMaxMacs;
+        float one = 1.0f, zero = 0.0f;
+        if (!small) {
+            convxGconvForward(h, p, &one, xd, nullptr, wd, nullptr, zd, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, &zero, yd,
+                              nullptr);
+            return;
+        }
+        const int style = (seed % 8 == 7) ? 1 : 0;
+        Block bx, bw, bz, by;
+        bx.mem.assign(x.bytes, 0), fill(bx, x.bytes, x.dt, seed, style);
+        if (wd && w.ok) bw.mem.assign(w.bytes, 0), fill(bw, w.bytes, w.dt, seed + 1u, style);
+        if (z.ok) bz.mem.assign(z.bytes, 0), fill(bz, z.bytes, z.dt, seed + 2u, style);
+        by.shift = (flags >> 5) == 1 ? 1 : 0;  // sometimes misaligned
+        by.mem.assign(y.bytes + by.shift, 0), fill(by, y.bytes, y.dt, seed + 3u, style);
+        // Per-channel vectors: as many floats as any channel count a small tensor can have.
+        std::vector<float> vec(static_cast<size_t>(kMaxElems), 0.5f);
+        const float* v = (flags & 2) ? nullptr : vec.data();
+        const float* v2 = (flags & 4) ? nullptr : vec.data();
+        static const double kAlpha[2] = {1.0, -0.5}, kBeta[2] = {0.0, 1.0};
+        const double a = kAlpha[flags & 1], b = kBeta[(flags >> 3) & 1];
+        void* wp = (wd && w.ok && !(flags & 16)) ? bw.ptr() : nullptr;
+        void* zp = z.ok ? bz.ptr() : nullptr;
+        convxStatus_t st;
+        if (x.dt == CONVX_DATA_DOUBLE) {
+            std::unique_ptr<double> pa(new double(a)), pb(new double(b));
+            st = convxGconvForward(h, p, pa.get(), xd, bx.ptr(), wd, wp, zd, zp, v, v2, v2, v, nullptr, 0, pb.get(), yd, by.ptr());
+        } else {
+            std::unique_ptr<float> pa(new float(float(a))), pb(new float(float(b)));
+            st = convxGconvForward(h, p, pa.get(), xd, bx.ptr(), wd, wp, zd, zp, v, v2, v2, v, nullptr, 0, pb.get(), yd, by.ptr());
+        }
+        if (trace()) {
+            char msg[512] = "";
+            if (st != CONVX_STATUS_SUCCESS) convxGetLastErrorString(msg, sizeof msg);
+            std::fprintf(stderr, "fuzz_descriptors:   gconv run: %s %s\n", convxGetErrorString(st), msg);
+        }
     }
 
     // A consistent problem in slots t0 (x), f0 (w), c0, t1 (y) from a few small operands, so

@@ -14,7 +14,7 @@ OPS = [
     "GetFilterNd", "GetFilterSize", "CreateConv", "DestroyConv", "SetConv2d", "SetConvNd", "GetConv2d", "GetConvNd",
     "SetGroupCount", "GetGroupCount", "SetMathType", "GetMathType", "OutputDim2d", "OutputDimNd", "AlgoMaxCount",
     "GetAlgorithms", "WorkspaceSize", "Execute", "HandleOp", "Misc", "SetupProblem", "TransposeOutputDim2d",
-    "TransposeOutputDimNd", "TransposeWorkspaceSize", "TransposeExecute",
+    "TransposeOutputDimNd", "TransposeWorkspaceSize", "TransposeExecute", "Gconv",
 ]
 OP = {name: i for i, name in enumerate(OPS)}
 
@@ -71,6 +71,17 @@ def explicit_2d(dt=FLOAT, fmt=NCHW):
             op("Misc", i(2002), 40))
 
 
+def gconv(sub, *parts):
+    """A GCONV op: sub 0 create, 1 destroy, 2 Nd geometry, 3 geometry from a convolution, 4 window,
+    5 pad value, 6 map/reduce, 7 pre (0) / post (1) op, 8 combine, 9 a call (0 output dim,
+    1 workspace size, 2 forward)."""
+    return op("Gconv", sub, *parts)
+
+
+def gconv_forward(flags=0, seed=0, g=SLOT0, x=SLOT0, w=SLOT0, z=NULL, y=SLOT1):
+    return gconv(9, 2, 0, g, x, w, z, y, flags, seed)
+
+
 SEEDS = {
     "explicit_2d_f32.bin": explicit_2d(),
     "explicit_2d_f64_nhwc.bin": explicit_2d(DOUBLE, NHWC),
@@ -101,6 +112,18 @@ SEEDS = {
                         op("TransposeWorkspaceSize", 0, SLOT1, SLOT0, SLOT0, SLOT0, i(0), 0) +
                         transpose() + transpose(flags=8) + transpose(algo=1, flags=2) +
                         op("SetTensor4d", SLOT0, i(NCHW), i(FLOAT), i(2), i(4), i(9), i(6)) + transpose(),
+    # GCONV: setup()'s 3x3 pad-1 convolution with a post affine + ReLU6 and a residual z (y's own
+    # descriptor), then 3x3 max pooling without a filter (groups = C, window from the
+    # descriptor), MEAN, a pre op, out-of-range enums, a destroyed descriptor.
+    "gconv.bin": setup(2, 0, 0, 1, 2, 2, 1, [(5, 2, 1, 0, 0), (4, 2, 1, 0, 0)]) +
+                 gconv(0, 0) + gconv(3, SLOT0, SLOT0) + gconv(9, 0, SLOT0, SLOT0, SLOT0, i(4), 0) +
+                 gconv(9, 1, 0, SLOT0, SLOT0, SLOT0, SLOT1, 0) + gconv_forward() +
+                 gconv(7, SLOT0, 1, i(3), i(0), i(1)) + gconv(8, SLOT0, i(1)) + gconv_forward(z=SLOT1, flags=8) +
+                 gconv(0, 1) + gconv(2, SLOT1, i(2), 0, i(1), i(1), i(1), i(1), i(1), i(1), i(2), i(XCORR), i(FLOAT)) +
+                 gconv(4, SLOT1, i(2), 0, i(3), i(3)) + gconv(6, SLOT1, i(2), i(1)) + gconv_forward(g=SLOT1, w=NULL) +
+                 gconv(6, SLOT1, i(2), i(3)) + gconv(7, SLOT1, 0, i(8), i(-6), i(1)) + gconv_forward(g=SLOT1, w=NULL, flags=6) +
+                 gconv(6, SLOT1, i(7), i(1)) + gconv(7, SLOT1, 1, i(11), i(0), i(0)) + gconv(5, SLOT1, i(222)) +
+                 gconv_forward(g=SLOT1, w=SLOT0) + gconv(1, SLOT1) + gconv_forward(g=SLOT1, w=NULL),
     # Misuse: destroyed, NULL and foreign descriptors, a bad algo, a short workspace, misaligned x.
     "misuse.bin": setup(2, 0, 0, 1, 1, 1, 1, [(3, 1, 1, 0, 0), (3, 1, 1, 0, 0)]) +
                   execute(0, algo=7) + execute(0, flags=1 | (1 << 5)) + execute(0, x=NULL) + execute(0, y=FOREIGN) +
