@@ -99,6 +99,27 @@ Path pathOf(const Conv3d& g) {
     return Path::Row;
 }
 
+// A window that is the whole unpadded input with one output per image (a fully connected layer
+// as a GCONV, global pooling's convolution cousin), with x's (channel, position) order per image
+// the filter's (channel, tap) order: then it is one reduction over J = C x positions contiguous
+// elements, i.e. a 1x1 problem with J channels on 1x1 maps, which the channels-last tile runs as
+// a small GEMM (images x output channels) instead of gathering each image's pixel per tap.
+bool flattenWholeWindow(Conv3d& g) {
+    if (g.G != 1 || g.outPix != 1 || g.flip) return false;
+    for (int d = 0; d < 3; ++d)
+        if (g.R[d] != g.I[d] || g.P[d] != 0) return false;
+    if (g.C > 1 && g.xs[1] != g.ws[1]) return false;
+    for (int d = 0; d < 3; ++d)
+        if (g.I[d] > 1 && g.xs[2 + d] != g.ws[2 + d]) return false;
+    const int64_t J = g.C * g.inPix;
+    g.C = g.Cg = J;
+    for (int d = 0; d < 3; ++d) g.I[d] = g.O[d] = g.R[d] = g.S[d] = g.D[d] = 1, g.P[d] = 0;
+    g.xs[1] = g.ws[1] = 1;
+    for (int d = 2; d < 5; ++d) g.xs[d] = g.ws[d] = g.ys[d] = 0;
+    g.inPix = g.outPix = g.taps = 1;
+    return true;
+}
+
 const char* pathName(Path p) {
     switch (p) {
         case Path::ClDw: return "cl_dw";
@@ -585,6 +606,14 @@ void runRows(const Run<A>& r) {
     const int64_t tasks = g.N * g.K * rows * segs;
     const A fill = PM == PadMode::Value ? r.padValue : A(0);
     const int64_t sx = g.S[2] * g.xs[4];
+    // Outputs ow whose input column ow*S - P + a2*D lies in [0, I), per tap column: worked out
+    // once (divisions), not per row and tap.
+    std::vector<int64_t> loW(size_t(g.R[2])), hiW(size_t(g.R[2]));
+    for (int64_t a2 = 0; a2 < g.R[2]; ++a2) {
+        const int64_t off = a2 * g.D[2] - g.P[2];
+        loW[size_t(a2)] = floorDiv(-off + g.S[2] - 1, g.S[2]);
+        hiW[size_t(a2)] = floorDiv(g.I[2] - 1 - off, g.S[2]);
+    }
 #pragma omp parallel for num_threads(r.nt) schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
         const int64_t seg = task % segs, row = (task / segs) % rows, k = (task / (segs * rows)) % g.K, n = task / (segs * rows * g.K);
@@ -607,8 +636,8 @@ void runRows(const Run<A>& r) {
                         const int64_t off = a2 * g.D[2] - g.P[2];
                         int64_t lo = w0, hi = w0 + len - 1;
                         if (rowIn) {
-                            lo = std::max(lo, floorDiv(-off + g.S[2] - 1, g.S[2]));
-                            hi = std::min(hi, floorDiv(g.I[2] - 1 - off, g.S[2]));
+                            lo = std::max(lo, loW[size_t(a2)]);
+                            hi = std::min(hi, hiW[size_t(a2)]);
                         } else {
                             lo = w0 + len, hi = w0 + len - 1;  // empty
                         }
@@ -782,6 +811,7 @@ void forwardTyped(const ExecContext& ctx, const GconvProblem& gp, const GconvArg
     } else {
         r.x = reinterpret_cast<const A*>(a.x);
     }
+    flattenWholeWindow(g);
     r.path = pathOf(g);
     r.planeSpan = (g.I[0] - 1) * g.xs[2] + (g.I[1] - 1) * g.xs[3] + (g.I[2] - 1) * g.xs[4] + 1;
     r.padValue = A(op.padValue);
@@ -876,6 +906,7 @@ const char* cpuGconvPath(const GconvProblem& gp) {
     const bool needPre = gp.conv.dtype == DType::F16 || gp.conv.dtype == DType::BF16 || gp.ops.preAffine || gp.ops.pre != GUnary::Identity;
     if (needPre && gp.conv.xLayout == Layout::NHWC) g.xs[1] = 1;
     if (needPre && gp.conv.xLayout == Layout::NCHW) g.xs[1] = g.inPix;
+    flattenWholeWindow(g);
     return pathName(pathOf(g));
 }
 
