@@ -11,7 +11,8 @@ namespace {
 
 Chain& liveChain(convxChain_t c) {
     requireNonNull(c, "chain");
-    if (c->magic != convxChainStruct::kMagic || !c->chain)
+    // Tracked like the descriptors: a destroyed or foreign pointer is refused, never read.
+    if (!isTracked(c, ObjectKind::Chain) || !c->chain)
         fail(CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR, "chain is not a live convx chain (destroyed, or never created)");
     return *c->chain;
 }
@@ -36,6 +37,7 @@ convxStatus_t convxChainCreate(convxHandle_t handle, convxChain_t* chain, convxT
         else fail(CONVX_STATUS_BAD_PARAM, "dtype = %d is not a convxDataType_t", d);
         auto obj = std::make_unique<convxChainStruct>();
         obj->chain = std::make_unique<Chain>(&h, static_cast<Layout>(f), dt);
+        trackObject(obj.get(), ObjectKind::Chain);
         *chain = obj.release();
     });
 }
@@ -44,7 +46,7 @@ convxStatus_t convxChainDestroy(convxChain_t chain) {
     return CONVX_GUARD({
         if (!chain) return;  // like free(NULL)
         liveChain(chain);
-        chain->magic = 0;
+        untrackObject(chain);
         delete chain;
     });
 }

@@ -167,7 +167,5 @@ private:
 
 // The object behind convxChain_t.
 struct convxChainStruct {
-    static constexpr uint32_t kMagic = 0x43484149u;  // "CHAI"
-    uint32_t magic = kMagic;
     std::unique_ptr<convx::Chain> chain;
 };

@@ -45,7 +45,7 @@ namespace convx {
 // live object is recorded with its kind, so that a live object of another kind (a filter
 // descriptor passed as a tensor descriptor, or a destroyed descriptor whose address now holds
 // an object of another kind) is refused as well instead of being read as the wrong struct.
-enum class ObjectKind { Handle, Tensor, Filter, Convolution, Gconv };
+enum class ObjectKind { Handle, Tensor, Filter, Convolution, Gconv, Chain };
 inline ObjectKind kindOf(const convxContext*) { return ObjectKind::Handle; }
 inline ObjectKind kindOf(const convxTensorStruct*) { return ObjectKind::Tensor; }
 inline ObjectKind kindOf(const convxFilterStruct*) { return ObjectKind::Filter; }

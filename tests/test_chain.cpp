@@ -554,4 +554,12 @@ TEST_CASE("chain: bad input is a status and a message naming the argument", "[ch
     expect(convxChainDescribe(ch.c, nullptr, 8, &need), CONVX_STATUS_BAD_PARAM_NULL_POINTER, "text");
     expect(convxChainDescribe(nullptr, small, 8, &need), CONVX_STATUS_BAD_PARAM_NULL_POINTER, "chain");
     CHECK(convxChainDestroy(nullptr) == CONVX_STATUS_SUCCESS);
+
+    // A destroyed chain, or another object passed as a chain, is refused without being read.
+    convxChain_t gone = nullptr;
+    REQUIRE(convxChainCreate(h.h, &gone, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT) == CONVX_STATUS_SUCCESS);
+    REQUIRE(convxChainDestroy(gone) == CONVX_STATUS_SUCCESS);
+    expect(convxChainFinalize(gone, 1), CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR, "chain");
+    expect(convxChainDestroy(gone), CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR, "chain");
+    expect(convxChainFinalize(reinterpret_cast<convxChain_t>(h.h), 1), CONVX_STATUS_BAD_PARAM_INVALID_DESCRIPTOR, "chain");
 }
