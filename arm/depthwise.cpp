@@ -54,14 +54,14 @@ inline bool inside(int64_t i, int64_t n) { return i >= 0 && i < n; }
 constexpr int64_t kChanBlock = 16;
 constexpr int kRowTile = 4;  // output rows per register tile of the channels-first forward kernels
 
-// Channels-first forward on maps up to 56x56 at W stride 1 or 2: each plane is first copied into
+// Channels-first forward on maps up to 128x128 at W stride 1 or 2: each plane is first copied into
 // a zero-margined scratch tile so every output column is a plain vector (no scalar border
 // columns, no row tests), and one job takes several planes (at least kJobOutputs outputs) so the
 // per-job cost and the margin zeroing are amortised. A function of the Problem only.
 constexpr int64_t kJobOutputs = 1024;
 constexpr int kPadRows = 8;  // output rows per register tile of the padded form
 inline bool fwdPadded(const Conv3d& g) {
-    return g.O[1] * g.O[2] <= 56 * 56 && (g.S[2] == 1 || g.S[2] == 2);
+    return g.O[1] * g.O[2] <= 128 * 128 && (g.S[2] == 1 || g.S[2] == 2);
 }
 inline int64_t planesPerJob(const Conv3d& g) {
     return fwdPadded(g) ? std::max<int64_t>(1, kJobOutputs / std::max<int64_t>(1, g.O[1] * g.O[2])) : 1;
