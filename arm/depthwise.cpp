@@ -508,8 +508,67 @@ void fwdNhwc(const Args& a, int64_t job, std::pair<int64_t, int64_t>* taps) {
     const int64_t ID = g.I[0], OD = g.O[0], KD = g.R[0], sd = g.S[0], pd = g.P[0], dd = g.D[0];
     const int64_t n = job / (OD * P), od = job / P % OD, p = job % P;
     const float* xImg = a.x + n * g.xs[0];
+    // Interior pixels (every tap inside along W) go in blocks of kPix along the row: each weight
+    // vector is loaded once for kPix pixels (1.25 loads per FMA instead of 2) and the 2 x kPix
+    // accumulators are independent. Their taps, relative to the pixel, are the same for the row.
+    constexpr int64_t kPix = 4;
+    std::pair<int64_t, int64_t>* itaps = taps + g.taps;
+    int64_t nit = 0;
+    for (int64_t kd = 0; kd < KD; ++kd) {
+        const int64_t id = od * sd - pd + kd * dd;
+        if (!inside(id, ID)) continue;
+        for (int64_t r = 0; r < R; ++r) {
+            const int64_t ih = p * sh - ph + r * dh;
+            if (!inside(ih, H)) continue;
+            for (int64_t s = 0; s < S; ++s)
+                itaps[nit++] = {id * g.xs[2] + ih * g.xs[3] + (s * dl - pw) * g.xs[4], ((kd * R + r) * S + s) * C};
+        }
+    }
+    const int64_t qLo = clampI(ceilDiv(pw, sw), 0, Q);
+    const int64_t qHi = clampI(floorDiv(W - 1 - (S - 1) * dl + pw, sw) + 1, qLo, Q);
+    const int64_t ps = sw * g.xs[4];  // x step from one output pixel to the next
     for (int64_t q = 0; q < Q; ++q) {
         float* out = a.y + n * g.ys[0] + od * g.ys[2] + p * g.ys[3] + q * g.ys[4];
+        if (q >= qLo && q + kPix <= qHi) {
+            const float* x0 = xImg + q * ps;
+            const int64_t ys = g.ys[4];
+            int64_t c0 = 0;
+            for (; c0 + 2 * L <= C; c0 += 2 * L) {
+                V acc[2 * kPix];
+                for (int j = 0; j < 2 * kPix; ++j) acc[j] = hn::Zero(d);
+                for (int64_t t = 0; t < nit; ++t) {
+                    const float* f = a.wt + itaps[t].second + c0;
+                    const V w0 = hn::LoadU(d, f), w1 = hn::LoadU(d, f + L);
+                    const float* src = x0 + itaps[t].first + c0;
+                    for (int j = 0; j < kPix; ++j) {
+                        acc[j] = hn::MulAdd(hn::LoadU(d, src + j * ps), w0, acc[j]);
+                        acc[kPix + j] = hn::MulAdd(hn::LoadU(d, src + j * ps + L), w1, acc[kPix + j]);
+                    }
+                }
+                for (int j = 0; j < kPix; ++j) {
+                    storeScaled(d, out + j * ys + c0, acc[j], a);
+                    storeScaled(d, out + j * ys + c0 + L, acc[kPix + j], a);
+                }
+            }
+            for (; c0 + L <= C; c0 += L) {
+                V acc[kPix];
+                for (int j = 0; j < kPix; ++j) acc[j] = hn::Zero(d);
+                for (int64_t t = 0; t < nit; ++t) {
+                    const V w0 = hn::LoadU(d, a.wt + itaps[t].second + c0);
+                    const float* src = x0 + itaps[t].first + c0;
+                    for (int j = 0; j < kPix; ++j) acc[j] = hn::MulAdd(hn::LoadU(d, src + j * ps), w0, acc[j]);
+                }
+                for (int j = 0; j < kPix; ++j) storeScaled(d, out + j * ys + c0, acc[j], a);
+            }
+            for (; c0 < C; ++c0)
+                for (int j = 0; j < kPix; ++j) {
+                    float sum = 0.f;
+                    for (int64_t t = 0; t < nit; ++t) sum += x0[j * ps + itaps[t].first + c0] * a.wt[itaps[t].second + c0];
+                    storeScaled1(out + j * ys + c0, sum, a);
+                }
+            q += kPix - 1;
+            continue;
+        }
         // The taps inside the input, once per pixel: (x offset, filter offset) pairs.
         int64_t nt = 0;
         for (int64_t kd = 0; kd < KD; ++kd) {
@@ -945,7 +1004,7 @@ void runDepthwise(const Args& a) {
 #pragma omp parallel num_threads(a.threads)
     {
         std::vector<float> tmp;
-        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? g.taps : 0);
+        std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? 2 * g.taps : 0);  // fwdNhwc: pixel + interior lists
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) HWY_DYNAMIC_DISPATCH(RunJob)(a, job, tmp, taps);
     }
