@@ -380,9 +380,22 @@ void bwdDataNchw(const Args& a, int64_t job, std::vector<float>& scratch) {
             for (; w + L <= W; w += L) storeScaled(d, out + w, hn::LoadU(d, tmp + w), a);
             for (; w < W; ++w) storeScaled1(out + w, tmp[w], a);
         } else {
+            int64_t j0 = 0;  // stride 2: whole vectors of column pairs by one interleaving store
+            if (sw == 2) {
+                const V va = hn::Set(d, a.alpha), vb = hn::Set(d, a.beta);
+                for (; 2 * (j0 + L) <= W; j0 += L) {
+                    V e = hn::Mul(va, hn::LoadU(d, tmp + j0)), o = hn::Mul(va, hn::LoadU(d, tmp + Jp + j0));
+                    if (a.beta != 0.f) {
+                        V e0, o0;
+                        hn::LoadInterleaved2(d, out + 2 * j0, e0, o0);
+                        e = hn::MulAdd(vb, e0, e), o = hn::MulAdd(vb, o0, o);
+                    }
+                    hn::StoreInterleaved2(e, o, d, out + 2 * j0);
+                }
+            }
             for (int64_t phi = 0; phi < sw && phi < W; ++phi) {
                 const float* row = tmp + phi * Jp;
-                for (int64_t j = 0, w = phi; w < W; ++j, w += sw) storeScaled1(out + w, row[j], a);
+                for (int64_t j = j0, w = phi + j0 * sw; w < W; ++j, w += sw) storeScaled1(out + w, row[j], a);
             }
         }
     }
