@@ -188,6 +188,27 @@ TEST_CASE("depthwise cpu: maps down to 1x1 and smaller than the window", "[depth
     }
 }
 
+TEST_CASE("depthwise cpu: NCHW padded-tile forward, several planes per job (small maps)", "[depthwise][conformance]") {
+    // The padded form: maps up to 20x20 with 20-70 channels so one job holds several planes
+    // and the last job fewer; row lengths that leave a masked last vector; padding beyond the
+    // window (backward-data at stride 1 runs it with negative padding); alpha/beta.
+    for (const Dir dir : {Dir::Fwd, Dir::BwdData}) {
+        AlgoCheck c = family(dir, 91 + int(dir), 16);
+        c.shape = [](std::mt19937_64& rng, Spec& s) {
+            depthwiseShape(rng, s, 0);
+            s.G = s.C = uni(rng, 20, 70);
+            s.K = s.C * uni(rng, 1, 2);
+            s.N = uni(rng, 1, 3);
+            for (int i = 0; i < 2; ++i) drawDim(rng, s, i, 1, 5, 2, 2, 1, 20);
+            s.alpha = uni(rng, 0, 1) ? 1.0 : 0.75;
+            s.beta = uni(rng, 0, 1) ? 0.0 : 0.5;
+            return s.valid();
+        };
+        INFO(harness::dirName(dir));
+        CHECK(harness::checkAlgorithm(c) > 0);
+    }
+}
+
 TEST_CASE("depthwise cpu: channels-last, vectors over channels (7x7 maps)", "[depthwise][conformance]") {
     for (const Dir dir : {Dir::Fwd, Dir::BwdData, Dir::BwdFilter}) {
         AlgoCheck c = family(dir, 41 + int(dir), 12);
