@@ -13,6 +13,7 @@
 #endif
 
 #include "algorithm.h"
+#include "isa.h"
 #include "threads.h"
 #include "direct_coalesced_plan.h"
 
@@ -138,7 +139,7 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
 // a contiguous load with the outside lanes selected to zero (row ends, padded columns) or a
 // zero-selected gather.
 template <class T, int KT, int V>
-void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
+CONVX_CPU_INLINE void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
     const Conv3d& g = *r.g;
     T acc[KT][V] = {};
     const int64_t cs = g.xs[1];
@@ -177,7 +178,7 @@ void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
 // Channels-last tile: PT flattened output pixels x V output channels; x's channel stride is 1,
 // so each pixel's input is a contiguous run over c, broadcast against V weights.
 template <class T, int PT, int V>
-void clTile(const TileCtx<T>& r, const TapView<PT>* views, T* out) {
+CONVX_CPU_INLINE void clTile(const TileCtx<T>& r, const TapView<PT>* views, T* out) {
     const Conv3d& g = *r.g;
     T acc[PT][V] = {};
     const int64_t wTap = g.Cg * r.kTile;
@@ -243,53 +244,61 @@ struct ChunkCache {
     }
 };
 
+// One task (chunk, n, group, channel block): the hot loop, cloned per ISA (isa.h) with the
+// tile function inlined into each clone. Called from inside the parallel loop, so the clone is
+// not lost to the outlined OpenMP body.
+template <class T, int L, class Tile>
+CONVX_CPU_CLONES void runTask(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan,
+                              bool channelsFirst, int V, Tile tile, int64_t task, ChunkCache<L>& cache, T* out) {
+    const Conv3d& g = pl.g;
+    const int64_t kTile = pl.kTile;
+    int64_t q = task;
+    const int64_t kb = q % pl.kBlocks;
+    q /= pl.kBlocks;
+    const int64_t grp = q % g.G;
+    q /= g.G;
+    const int64_t n = q % g.N, chunk = q / g.N;
+    if (cache.chunk != chunk) cache.load(g, planeSpan, chunk);
+    const int64_t k0 = kb * kTile;
+    const int64_t kn = std::min(kTile, g.Kg - k0);
+    const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
+    T* yBase = y + n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
+    const int64_t pBeg = chunk * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
+    for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
+        const int64_t pn = std::min<int64_t>(L, pEnd - p0);
+        tile(r, cache.views.data() + t * g.taps, out);
+        if (channelsFirst && cache.yRun[t]) {
+            // L consecutive outputs per channel: the scaling in T, vectorized.
+            const T alpha = T(s.alpha), beta = T(s.beta);
+            for (int64_t kk = 0; kk < kn; ++kk) {
+                T* yk = yBase + cache.yPix[p0 - pBeg] + kk * g.ys[1];
+                const T* o = out + kk * L;
+                if (beta == T(0))
+                    for (int j = 0; j < L; ++j) yk[j] = alpha * o[j];
+                else
+                    for (int j = 0; j < L; ++j) yk[j] = alpha * o[j] + beta * yk[j];
+            }
+            continue;
+        }
+        for (int64_t j = 0; j < pn; ++j) {
+            T* yp = yBase + cache.yPix[p0 - pBeg + j];
+            for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
+        }
+    }
+}
+
 // One layout's loop: tasks are (chunk, n, group, channel block) with the chunk outermost, so a
 // thread's consecutive tasks share the chunk's cached views.
 template <class T, int L, class Tile>
 void runTasks(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan, bool channelsFirst, int V,
               int nt, Tile tile) {
-    const Conv3d& g = pl.g;
-    const int64_t kTile = pl.kTile;
 #pragma omp parallel num_threads(nt)
     {
         ChunkCache<L> cache;
         T out[kDcCpuKPad * 8];
 #pragma omp for schedule(static)
-        for (int64_t task = 0; task < pl.tasks; ++task) {
-            int64_t q = task;
-            const int64_t kb = q % pl.kBlocks;
-            q /= pl.kBlocks;
-            const int64_t grp = q % g.G;
-            q /= g.G;
-            const int64_t n = q % g.N, chunk = q / g.N;
-            if (cache.chunk != chunk) cache.load(g, planeSpan, chunk);
-            const int64_t k0 = kb * kTile;
-            const int64_t kn = std::min(kTile, g.Kg - k0);
-            const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
-            T* yBase = y + n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
-            const int64_t pBeg = chunk * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
-            for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
-                const int64_t pn = std::min<int64_t>(L, pEnd - p0);
-                tile(r, cache.views.data() + t * g.taps, out);
-                if (channelsFirst && cache.yRun[t]) {
-                    // L consecutive outputs per channel: the scaling in T, vectorized.
-                    const T alpha = T(s.alpha), beta = T(s.beta);
-                    for (int64_t kk = 0; kk < kn; ++kk) {
-                        T* yk = yBase + cache.yPix[p0 - pBeg] + kk * g.ys[1];
-                        const T* o = out + kk * L;
-                        if (beta == T(0))
-                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j];
-                        else
-                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j] + beta * yk[j];
-                    }
-                    continue;
-                }
-                for (int64_t j = 0; j < pn; ++j) {
-                    T* yp = yBase + cache.yPix[p0 - pBeg + j];
-                    for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
-                }
-            }
-        }
+        for (int64_t task = 0; task < pl.tasks; ++task)
+            runTask<T, L>(pl, x, wp, y, s, planeSpan, channelsFirst, V, tile, task, cache, out);
     }
 }
 
