@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "filter_trim_plan.h"
-#include "isa.h"
 #include "threads.h"
 #include "geometry.h"
 
@@ -191,75 +190,6 @@ inline void tileNarrow(const Job<T>& J, const T* xg, const T* wkb, const int64_t
     }
 }
 
-// One row (image, group, channel block, two outer output coordinates): the hot loop, cloned per
-// ISA (isa.h) with the tiles inlined into each clone. Static: internal linkage, so each
-// including file has its own clones and resolver. Called from inside the parallel loop, so the
-// clone is not lost to the outlined OpenMP body.
-template <class T>
-CONVX_CPU_CLONES static void runRow(const Job<T>& J, const std::vector<SubView>& subs, const std::vector<int64_t>& prefix, int64_t kb,
-                                    int64_t row, int64_t* xoffs, int64_t* tapIdx) {
-    const size_t si = static_cast<size_t>(std::upper_bound(prefix.begin(), prefix.end(), row) - prefix.begin() - 1);
-    const SubView& sv = subs[si];
-    const TrimAxis& A0 = *sv.ax[0].trim;
-    const TrimAxis& A1 = *sv.ax[1].trim;
-    const TrimAxis& A2 = *sv.ax[2].trim;
-    int64_t r = row - prefix[si];
-    const int64_t m1 = r % A1.O;
-    r /= A1.O;
-    const int64_t m0 = r % A0.O;
-    r /= A0.O;
-    const int64_t blk = r % kb;
-    r /= kb;
-    const int64_t grp = r % J.G, n = r / J.G;
-
-    int64_t npairs = 0;
-    for (int64_t a = A0.tBegin[m0]; a < A0.tEnd[m0]; ++a)
-        for (int64_t b = A1.tBegin[m1]; b < A1.tEnd[m1]; ++b, ++npairs) {
-            xoffs[npairs] = (m0 * A0.s - A0.p + a * A0.d) * sv.xv[0] + (m1 * A1.s - A1.p + b * A1.d) * sv.xv[1];
-            tapIdx[npairs] = (a * J.R[1] + b) * J.R[2];
-        }
-    const T* xg = J.x + n * J.xn + grp * J.Cg * J.xc + sv.xOff;
-    const T* wkb = J.wp + (grp * kb + blk) * J.Cg * J.taps * KB;
-    const int kCount = static_cast<int>(std::min<int64_t>(KB, J.Kg - blk * KB));
-    const int64_t o0 = sv.ax[0].oBase + sv.ax[0].oStep * m0, o1 = sv.ax[1].oBase + sv.ax[1].oStep * m1;
-    T* yrow = J.y + n * J.ys[0] + (grp * J.Kg + blk * KB) * J.ys[1] + o0 * J.ys[2] + o1 * J.ys[3];
-    const int64_t yColStep = sv.ax[2].oStep * J.ys[4];
-    const bool unit = A2.s == 1;
-    for (const TrimSegment& sg : A2.segments) {
-        for (int64_t next = sg.oBegin; next < sg.oEnd;) {
-            // a segment of QB columns or more runs full tiles only: its last tile is
-            // shifted back to end at the segment's end and stores just its new columns
-            const int64_t width = sg.oEnd - sg.oBegin;
-            const int64_t mc = width >= QB ? std::min<int64_t>(next, sg.oEnd - QB) : next;
-            const int wd = static_cast<int>(std::min<int64_t>(QB, sg.oEnd - mc));
-            const int jStart = static_cast<int>(next - mc);
-            next = mc + wd;
-            const int64_t colOff = mc * A2.s - A2.p;
-            T* yp = yrow + (sv.ax[2].oBase + sv.ax[2].oStep * mc) * J.ys[4];
-            const int64_t* xo = xoffs;
-            const int64_t* ti = tapIdx;
-            if (wd < QB) {
-                static_assert(QB == 8, "the narrow widths below are 1 .. QB - 1");
-#define CONVX_TRIM_NARROW(W) \
-    case W: tileNarrow<T, W>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount); break;
-                switch (wd) {
-                    CONVX_TRIM_NARROW(1)
-                    CONVX_TRIM_NARROW(2)
-                    CONVX_TRIM_NARROW(3)
-                    CONVX_TRIM_NARROW(4)
-                    CONVX_TRIM_NARROW(5)
-                    CONVX_TRIM_NARROW(6)
-                    default: tileNarrow<T, 7>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount);
-                }
-#undef CONVX_TRIM_NARROW
-            } else if (unit)
-                tileFull<T, true>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
-            else
-                tileFull<T, false>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
-        }
-    }
-}
-
 template <class T>
 void runRows(const Job<T>& J, const std::vector<SubView>& subs) {
     const int64_t kb = kBlocks(J.Kg);
@@ -272,7 +202,68 @@ void runRows(const Job<T>& J, const std::vector<SubView>& subs) {
     {
         std::vector<int64_t> xoffs(static_cast<size_t>(J.R[0] * J.R[1])), tapIdx(xoffs.size());
 #pragma omp for schedule(dynamic, 1)
-        for (int64_t row = 0; row < rows; ++row) runRow(J, subs, prefix, kb, row, xoffs.data(), tapIdx.data());
+        for (int64_t row = 0; row < rows; ++row) {
+            const size_t si = static_cast<size_t>(std::upper_bound(prefix.begin(), prefix.end(), row) - prefix.begin() - 1);
+            const SubView& sv = subs[si];
+            const TrimAxis& A0 = *sv.ax[0].trim;
+            const TrimAxis& A1 = *sv.ax[1].trim;
+            const TrimAxis& A2 = *sv.ax[2].trim;
+            int64_t r = row - prefix[si];
+            const int64_t m1 = r % A1.O;
+            r /= A1.O;
+            const int64_t m0 = r % A0.O;
+            r /= A0.O;
+            const int64_t blk = r % kb;
+            r /= kb;
+            const int64_t grp = r % J.G, n = r / J.G;
+
+            int64_t npairs = 0;
+            for (int64_t a = A0.tBegin[m0]; a < A0.tEnd[m0]; ++a)
+                for (int64_t b = A1.tBegin[m1]; b < A1.tEnd[m1]; ++b, ++npairs) {
+                    xoffs[npairs] = (m0 * A0.s - A0.p + a * A0.d) * sv.xv[0] + (m1 * A1.s - A1.p + b * A1.d) * sv.xv[1];
+                    tapIdx[npairs] = (a * J.R[1] + b) * J.R[2];
+                }
+            const T* xg = J.x + n * J.xn + grp * J.Cg * J.xc + sv.xOff;
+            const T* wkb = J.wp + (grp * kb + blk) * J.Cg * J.taps * KB;
+            const int kCount = static_cast<int>(std::min<int64_t>(KB, J.Kg - blk * KB));
+            const int64_t o0 = sv.ax[0].oBase + sv.ax[0].oStep * m0, o1 = sv.ax[1].oBase + sv.ax[1].oStep * m1;
+            T* yrow = J.y + n * J.ys[0] + (grp * J.Kg + blk * KB) * J.ys[1] + o0 * J.ys[2] + o1 * J.ys[3];
+            const int64_t yColStep = sv.ax[2].oStep * J.ys[4];
+            const bool unit = A2.s == 1;
+            for (const TrimSegment& sg : A2.segments) {
+                for (int64_t next = sg.oBegin; next < sg.oEnd;) {
+                    // a segment of QB columns or more runs full tiles only: its last tile is
+                    // shifted back to end at the segment's end and stores just its new columns
+                    const int64_t width = sg.oEnd - sg.oBegin;
+                    const int64_t mc = width >= QB ? std::min<int64_t>(next, sg.oEnd - QB) : next;
+                    const int wd = static_cast<int>(std::min<int64_t>(QB, sg.oEnd - mc));
+                    const int jStart = static_cast<int>(next - mc);
+                    next = mc + wd;
+                    const int64_t colOff = mc * A2.s - A2.p;
+                    T* yp = yrow + (sv.ax[2].oBase + sv.ax[2].oStep * mc) * J.ys[4];
+                    const int64_t* xo = xoffs.data();
+                    const int64_t* ti = tapIdx.data();
+                    if (wd < QB) {
+                        static_assert(QB == 8, "the narrow widths below are 1 .. QB - 1");
+#define CONVX_TRIM_NARROW(W) \
+    case W: tileNarrow<T, W>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount); break;
+                        switch (wd) {
+                            CONVX_TRIM_NARROW(1)
+                            CONVX_TRIM_NARROW(2)
+                            CONVX_TRIM_NARROW(3)
+                            CONVX_TRIM_NARROW(4)
+                            CONVX_TRIM_NARROW(5)
+                            CONVX_TRIM_NARROW(6)
+                            default: tileNarrow<T, 7>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount);
+                        }
+#undef CONVX_TRIM_NARROW
+                    } else if (unit)
+                        tileFull<T, true>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
+                    else
+                        tileFull<T, false>(J, xg, wkb, xo, ti, npairs, colOff, A2.s, A2.d, sg.tBegin, sg.tEnd, yp, yColStep, kCount, jStart);
+                }
+            }
+        }
     }
 }
 
