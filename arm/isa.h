@@ -3,9 +3,10 @@
 // makes GCC compile it (and everything inlined into it) twice, for x86-64-v3 (AVX2 + FMA, also
 // what AVX-512 machines run) and the baseline, and pick one through an ifunc resolver when the
 // library loads. No x86-64-v4 (AVX-512) clone: the tiles are sized for 256-bit vectors and
-// GCC's AVX-512 code for them measured slower than its AVX2 code (docs/performance.md). Put it on a function called from inside a parallel loop (the per-task or
-// per-tile function), not on one holding `#pragma omp parallel`: the region's body is outlined
-// into a separate, uncloned function. Each process runs one clone on every thread, so results
+// GCC's AVX-512 code for them measured slower than its AVX2 code (docs/performance.md). Put it
+// on a function called from inside a parallel loop (the per-task or per-tile function), not on
+// one holding `#pragma omp parallel`: the region's body is outlined into a separate, uncloned
+// function. Each process runs one clone on every thread, so results
 // stay bitwise identical across thread counts; they differ between machines of different ISA
 // (FMA contraction, vector widths in reductions), within the tests' tolerances.
 // Empty where the clones are unavailable or unwanted: other architectures (aarch64 builds
@@ -17,7 +18,6 @@
 #else
 #define CONVX_CPU_CLONES
 #endif
-
 
 // Hand dispatch, where the baseline build must keep a different code shape than the AVX2 one
 // (direct_coalesced: the SSE2 tile runs best out of line, the AVX2 one inlined into its task):
