@@ -13,6 +13,7 @@
 #endif
 
 #include "algorithm.h"
+#include "isa.h"
 #include "threads.h"
 #include "direct_coalesced_plan.h"
 
@@ -138,7 +139,7 @@ void tileViews(const Conv3d& g, int64_t planeSpan, int64_t p0, int64_t n, TapVie
 // a contiguous load with the outside lanes selected to zero (row ends, padded columns) or a
 // zero-selected gather.
 template <class T, int KT, int V>
-void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
+CONVX_CPU_INLINE void cfTileBody(const TileCtx<T>& r, const TapView<V>* views, T* out) {
     const Conv3d& g = *r.g;
     T acc[KT][V] = {};
     const int64_t cs = g.xs[1];
@@ -176,6 +177,13 @@ void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
 
 // Channels-last tile: PT flattened output pixels x V output channels; x's channel stride is 1,
 // so each pixel's input is a contiguous run over c, broadcast against V weights.
+// The baseline path's tile: out of line, as GCC compiles it best for SSE2; the AVX2 path inlines
+// cfTileBody into its task function instead.
+template <class T, int KT, int V>
+void cfTile(const TileCtx<T>& r, const TapView<V>* views, T* out) {
+    cfTileBody<T, KT, V>(r, views, out);
+}
+
 template <class T, int PT, int V>
 void clTile(const TileCtx<T>& r, const TapView<PT>* views, T* out) {
     const Conv3d& g = *r.g;
@@ -243,52 +251,82 @@ struct ChunkCache {
     }
 };
 
-// One layout's loop: tasks are (chunk, n, group, channel block) with the chunk outermost, so a
-// thread's consecutive tasks share the chunk's cached views.
+// One task (chunk, n, group, channel block): the hot loop.
 template <class T, int L, class Tile>
-void runTasks(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan, bool channelsFirst, int V,
-              int nt, Tile tile) {
+CONVX_CPU_INLINE void runTask(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan,
+                              bool channelsFirst, int V, Tile tile, int64_t task, ChunkCache<L>& cache, T* out) {
     const Conv3d& g = pl.g;
     const int64_t kTile = pl.kTile;
+    int64_t q = task;
+    const int64_t kb = q % pl.kBlocks;
+    q /= pl.kBlocks;
+    const int64_t grp = q % g.G;
+    q /= g.G;
+    const int64_t n = q % g.N, chunk = q / g.N;
+    if (cache.chunk != chunk) cache.load(g, planeSpan, chunk);
+    const int64_t k0 = kb * kTile;
+    const int64_t kn = std::min(kTile, g.Kg - k0);
+    const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
+    T* yBase = y + n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
+    const int64_t pBeg = chunk * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
+    for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
+        const int64_t pn = std::min<int64_t>(L, pEnd - p0);
+        tile(r, cache.views.data() + t * g.taps, out);
+        if (channelsFirst && cache.yRun[t]) {
+            // L consecutive outputs per channel: the scaling in T, vectorized.
+            const T alpha = T(s.alpha), beta = T(s.beta);
+            for (int64_t kk = 0; kk < kn; ++kk) {
+                T* yk = yBase + cache.yPix[p0 - pBeg] + kk * g.ys[1];
+                const T* o = out + kk * L;
+                if (beta == T(0))
+                    for (int j = 0; j < L; ++j) yk[j] = alpha * o[j];
+                else
+                    for (int j = 0; j < L; ++j) yk[j] = alpha * o[j] + beta * yk[j];
+            }
+            continue;
+        }
+        for (int64_t j = 0; j < pn; ++j) {
+            T* yp = yBase + cache.yPix[p0 - pBeg + j];
+            for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
+        }
+    }
+}
+
+#if CONVX_CPU_DISPATCH
+// A channels-first task compiled for AVX2 + FMA (isa.h), with the whole tile inlined, taken when
+// the CPU has them. Called from inside the parallel loop, so the target is not lost to the
+// outlined OpenMP body. The channels-last path has none: its AVX2 build measured slower.
+template <class T, int L, int KT>
+CONVX_CPU_AVX2 void runTaskAvx2(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan, int V,
+                                int64_t task, ChunkCache<L>& cache, T* out) {
+    runTask<T, L>(pl, x, wp, y, s, planeSpan, true, V,
+                  [](const TileCtx<T>& r, const TapView<L>* v, T* o) { cfTileBody<T, KT, L>(r, v, o); }, task, cache, out);
+}
+#endif
+
+// One layout's loop: tasks are (chunk, n, group, channel block) with the chunk outermost, so a
+// thread's consecutive tasks share the chunk's cached views.
+template <class T, int L, int KT, class Tile>
+void runTasks(const DcCpuPlan& pl, const T* x, const T* wp, T* y, const Scale& s, int64_t planeSpan, bool channelsFirst, int V,
+              int nt, Tile tile) {
+#if CONVX_CPU_DISPATCH
+    const bool avx2 = channelsFirst && cpuHasAvx2Fma();
+#endif
 #pragma omp parallel num_threads(nt)
     {
         ChunkCache<L> cache;
         T out[kDcCpuKPad * 8];
 #pragma omp for schedule(static)
         for (int64_t task = 0; task < pl.tasks; ++task) {
-            int64_t q = task;
-            const int64_t kb = q % pl.kBlocks;
-            q /= pl.kBlocks;
-            const int64_t grp = q % g.G;
-            q /= g.G;
-            const int64_t n = q % g.N, chunk = q / g.N;
-            if (cache.chunk != chunk) cache.load(g, planeSpan, chunk);
-            const int64_t k0 = kb * kTile;
-            const int64_t kn = std::min(kTile, g.Kg - k0);
-            const TileCtx<T> r{&g, x + n * g.xs[0] + grp * g.Cg * g.xs[1], wp + (grp * pl.KgPad + k0) * g.taps * g.Cg, kTile, planeSpan};
-            T* yBase = y + n * g.ys[0] + (grp * g.Kg + k0) * g.ys[1];
-            const int64_t pBeg = chunk * kDcCpuChunk, pEnd = std::min(g.outPix, pBeg + kDcCpuChunk);
-            for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
-                const int64_t pn = std::min<int64_t>(L, pEnd - p0);
-                tile(r, cache.views.data() + t * g.taps, out);
-                if (channelsFirst && cache.yRun[t]) {
-                    // L consecutive outputs per channel: the scaling in T, vectorized.
-                    const T alpha = T(s.alpha), beta = T(s.beta);
-                    for (int64_t kk = 0; kk < kn; ++kk) {
-                        T* yk = yBase + cache.yPix[p0 - pBeg] + kk * g.ys[1];
-                        const T* o = out + kk * L;
-                        if (beta == T(0))
-                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j];
-                        else
-                            for (int j = 0; j < L; ++j) yk[j] = alpha * o[j] + beta * yk[j];
-                    }
+#if CONVX_CPU_DISPATCH
+            if constexpr (KT > 0) {
+                if (avx2) {
+                    runTaskAvx2<T, L, KT>(pl, x, wp, y, s, planeSpan, V, task, cache, out);
                     continue;
                 }
-                for (int64_t j = 0; j < pn; ++j) {
-                    T* yp = yBase + cache.yPix[p0 - pBeg + j];
-                    for (int64_t kk = 0; kk < kn; ++kk) storeOut(yp, kk * g.ys[1], channelsFirst ? out[kk * V + j] : out[j * V + kk], s);
-                }
             }
+#endif
+            runTask<T, L>(pl, x, wp, y, s, planeSpan, channelsFirst, V, tile, task, cache, out);
         }
     }
 }
@@ -316,13 +354,13 @@ void runTyped(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale 
     const int64_t planeSpan = (g.I[0] - 1) * g.xs[2] + (g.I[1] - 1) * g.xs[3] + (g.I[2] - 1) * g.xs[4] + 1;
     repackFilter(pl, pl.kTile, !channelsFirst, static_cast<const T*>(b.w), wp, nt);
     if (!channelsFirst)
-        runTasks<T, PT>(pl, x, wp, y, s, planeSpan, false, V, nt,
+        runTasks<T, PT, 0>(pl, x, wp, y, s, planeSpan, false, V, nt,
                         [](const TileCtx<T>& r, const TapView<PT>* v, T* out) { clTile<T, PT, V>(r, v, out); });
     else if (pl.kTile == KT)
-        runTasks<T, V>(pl, x, wp, y, s, planeSpan, true, V, nt,
+        runTasks<T, V, KT>(pl, x, wp, y, s, planeSpan, true, V, nt,
                        [](const TileCtx<T>& r, const TapView<V>* v, T* out) { cfTile<T, KT, V>(r, v, out); });
     else
-        runTasks<T, V>(pl, x, wp, y, s, planeSpan, true, V, nt,
+        runTasks<T, V, 1>(pl, x, wp, y, s, planeSpan, true, V, nt,
                        [](const TileCtx<T>& r, const TapView<V>* v, T* out) { cfTile<T, 1, V>(r, v, out); });
 }
 

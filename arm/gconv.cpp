@@ -32,6 +32,7 @@
 #include "gconv_engine.h"
 #include "gconv_ops.h"
 #include "geometry.h"
+#include "isa.h"
 #include "threads.h"
 
 namespace convx {
@@ -537,69 +538,140 @@ struct ChunkCache {
 
 // The tiled paths. Columns: cf/cl: (group, block of kTile channels); cl_dw: blocks of V groups,
 // then the groups past the last whole block one by one (the V = 1 tile).
+// One task of the tiled paths: the hot loop, cloned per ISA (isa.h) with the tiles inlined into
+// each clone; called from inside the parallel loop, so the clone is not lost to the outlined
+// OpenMP body.
+template <class A, int L, class TileFn, class TailFn>
+CONVX_CPU_CLONES void tiledTask(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock, TileFn tile, TailFn tail, int64_t task,
+                                ChunkCache<A, L>& cache, A* out) {
+    const Conv3d& g = r.g;
+    const int64_t M = g.N * g.outPix;
+    const bool channelsFirst = r.path == Path::Cf;
+    constexpr int V = vecOf<A>();
+    const int64_t dwBlocks = g.G / V;
+    const int64_t col = task % colBlocks, chunk = task / colBlocks;
+    const int64_t n = 0;  // the image's offsets are in the views and the chunk's y and z offsets
+    if (cache.chunk != chunk) cache.load(r, chunk);
+    int64_t kBase, nk;
+    TileCtx<A> tc{&g, nullptr, nullptr, kTile, r.padValue};
+    bool single = false;
+    if (r.path == Path::ClDw) {
+        const int64_t g0 = col < dwBlocks ? col * V : dwBlocks * V + (col - dwBlocks);
+        single = col >= dwBlocks;
+        kBase = g0;
+        nk = single ? 1 : V;
+        tc.xg = r.x + n * g.xs[0] + g0 * g.xs[1];
+        tc.wg = r.w ? r.w + g0 : nullptr;
+    } else {
+        const int64_t kbN = colBlocks / g.G, grp = col / kbN, kb = col % kbN;
+        kBase = grp * g.Kg + kb * kTile;
+        nk = std::min(kTile, g.Kg - kb * kTile);
+        tc.xg = r.x + n * g.xs[0] + grp * g.Cg * g.xs[1];
+        tc.wg = r.w ? r.w + col * wBlock : nullptr;
+    }
+    const int64_t pBeg = chunk * kChunk, pEnd = std::min(M, pBeg + kChunk);
+    for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
+        const int np = int(std::min<int64_t>(L, pEnd - p0));
+        const TapView<L>* views = cache.views.data() + t * g.taps;
+        const int64_t j0 = p0 - pBeg;
+        if (single) tail(tc, views, out);
+        else tile(tc, views, out);
+        // cf: out[kk * L + j], a line per channel; cl, cl_dw: out[j * width + kk] (width V, or
+        // 1 for the tail), a line per pixel.
+        if (channelsFirst) {
+            for (int64_t kk = 0; kk < nk; ++kk)
+                r.finishPixels(r.epi, out + kk * L, np, n, kBase + kk, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
+                               cache.yRun[t]);
+        } else {
+            const int64_t width = single ? 1 : V;
+            for (int j = 0; j < np; ++j)
+                r.finishChannels(r.epi, out + j * width, int(nk), n, kBase, cache.ypix[j0 + j], cache.zpix[j0 + j],
+                                 cache.cnt[j0 + j]);
+        }
+    }
+}
+
 template <class A, int L, class TileFn, class TailFn>
 void runTiled(const Run<A>& r, int64_t colBlocks, int64_t kTile, int64_t wBlock, TileFn tile, TailFn tail) {
     const Conv3d& g = r.g;
     const int64_t M = g.N * g.outPix;  // flattened outputs: the image is part of the pixel index
     const int64_t chunks = ceilDiv(M, kChunk);
     const int64_t tasks = chunks * colBlocks;
-    const bool channelsFirst = r.path == Path::Cf;
-    constexpr int V = vecOf<A>();
-    const int64_t dwBlocks = g.G / V;
 #pragma omp parallel num_threads(r.nt)
     {
         ChunkCache<A, L> cache;
         A out[kKT * 16 > kPT * 16 ? kKT * 16 : kPT * 16];
 #pragma omp for schedule(static)
-        for (int64_t task = 0; task < tasks; ++task) {
-            const int64_t col = task % colBlocks, chunk = task / colBlocks;
-            const int64_t n = 0;  // the image's offsets are in the views and the chunk's y and z offsets
-            if (cache.chunk != chunk) cache.load(r, chunk);
-            int64_t kBase, nk;
-            TileCtx<A> tc{&g, nullptr, nullptr, kTile, r.padValue};
-            bool single = false;
-            if (r.path == Path::ClDw) {
-                const int64_t g0 = col < dwBlocks ? col * V : dwBlocks * V + (col - dwBlocks);
-                single = col >= dwBlocks;
-                kBase = g0;
-                nk = single ? 1 : V;
-                tc.xg = r.x + n * g.xs[0] + g0 * g.xs[1];
-                tc.wg = r.w ? r.w + g0 : nullptr;
-            } else {
-                const int64_t kbN = colBlocks / g.G, grp = col / kbN, kb = col % kbN;
-                kBase = grp * g.Kg + kb * kTile;
-                nk = std::min(kTile, g.Kg - kb * kTile);
-                tc.xg = r.x + n * g.xs[0] + grp * g.Cg * g.xs[1];
-                tc.wg = r.w ? r.w + col * wBlock : nullptr;
-            }
-            const int64_t pBeg = chunk * kChunk, pEnd = std::min(M, pBeg + kChunk);
-            for (int64_t p0 = pBeg, t = 0; p0 < pEnd; p0 += L, ++t) {
-                const int np = int(std::min<int64_t>(L, pEnd - p0));
-                const TapView<L>* views = cache.views.data() + t * g.taps;
-                const int64_t j0 = p0 - pBeg;
-                if (single) tail(tc, views, out);
-                else tile(tc, views, out);
-                // cf: out[kk * L + j], a line per channel; cl, cl_dw: out[j * width + kk] (width V, or
-                // 1 for the tail), a line per pixel.
-                if (channelsFirst) {
-                    for (int64_t kk = 0; kk < nk; ++kk)
-                        r.finishPixels(r.epi, out + kk * L, np, n, kBase + kk, cache.ypix + j0, cache.zpix + j0, cache.cnt + j0,
-                                       cache.yRun[t]);
-                } else {
-                    const int64_t width = single ? 1 : V;
-                    for (int j = 0; j < np; ++j)
-                        r.finishChannels(r.epi, out + j * width, int(nk), n, kBase, cache.ypix[j0 + j], cache.zpix[j0 + j],
-                                         cache.cnt[j0 + j]);
-                }
-            }
-        }
+        for (int64_t task = 0; task < tasks; ++task) tiledTask<A, L>(r, colBlocks, kTile, wBlock, tile, tail, task, cache, out);
     }
 }
 
 // The row path: one output channel x a segment of one output row per task.
+// One task of the row path, cloned per ISA (isa.h); called from inside the parallel loop.
+template <class A, class M, class R, PadMode PM>
+CONVX_CPU_CLONES void rowTask(const Run<A>& r, int64_t task, int64_t segs, int64_t rows, A fill, int64_t sx, const int64_t* loW,
+                              const int64_t* hiW) {
+    constexpr bool pass = std::is_same<M, MapPass>::value;
+    const Conv3d& g = r.g;
+    const int64_t seg = task % segs, row = (task / segs) % rows, k = (task / (segs * rows)) % g.K, n = task / (segs * rows * g.K);
+    const int64_t o0 = row / g.O[1], o1 = row % g.O[1];
+    const int64_t w0 = seg * kRowSeg, len = std::min(kRowSeg, g.O[2] - w0);
+    const int64_t grp = k / g.Kg;
+    A acc[kRowSeg];
+    for (int64_t j = 0; j < len; ++j) acc[j] = R::template init<A>();
+    for (int64_t c = 0; c < g.Cg; ++c) {
+        const A* xc = r.x + n * g.xs[0] + (grp * g.Cg + c) * g.xs[1];
+        const A* wc = pass ? nullptr : r.w + (k * g.Cg + c) * g.taps;
+        int64_t t = 0;
+        for (int64_t a0 = 0; a0 < g.R[0]; ++a0)
+            for (int64_t a1 = 0; a1 < g.R[1]; ++a1) {
+                const int64_t i0 = o0 * g.S[0] - g.P[0] + a0 * g.D[0], i1 = o1 * g.S[1] - g.P[1] + a1 * g.D[1];
+                const bool rowIn = i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1];
+                for (int64_t a2 = 0; a2 < g.R[2]; ++a2, ++t) {
+                    const A wv = pass ? A(0) : wc[t];
+                    // Outputs ow of the segment whose input column ow*S - P + a2*D lies in [0, I).
+                    const int64_t off = a2 * g.D[2] - g.P[2];
+                    int64_t lo = w0, hi = w0 + len - 1;
+                    if (rowIn) {
+                        lo = std::max(lo, loW[a2]);
+                        hi = std::min(hi, hiW[a2]);
+                    } else {
+                        lo = w0 + len, hi = w0 + len - 1;  // empty
+                    }
+                    if (PM == PadMode::Value) {
+                        const int64_t a = std::min(std::max(lo, w0), w0 + len), b = std::max(hi + 1, a);
+                        for (int64_t ow = w0; ow < a; ++ow) acc[ow - w0] = step<M, R, PM>(acc[ow - w0], fill, wv);
+                        for (int64_t ow = b; ow < w0 + len; ++ow) acc[ow - w0] = step<M, R, PM>(acc[ow - w0], fill, wv);
+                    }
+                    if (lo > hi) continue;
+                    // Input of output lo, then every sx elements (inside x for lo..hi).
+                    const A* xr = xc + (i0 * g.xs[2] + i1 * g.xs[3] + (lo * g.S[2] + off) * g.xs[4]);
+                    A* ar = acc + (lo - w0);
+                    const int64_t m = hi - lo + 1;
+                    if (sx == 1) {
+                        for (int64_t j = 0; j < m; ++j) ar[j] = step<M, R, PM>(ar[j], xr[j], wv);
+                    } else {
+                        for (int64_t j = 0; j < m; ++j) ar[j] = step<M, R, PM>(ar[j], xr[j * sx], wv);
+                    }
+                }
+            }
+    }
+    int64_t ypix[kRowSeg], zpix[kRowSeg];
+    A cnt[kRowSeg];
+    bool yRun = g.ys[4] == 1;
+    for (int64_t j = 0; j < len; ++j) {
+        ypix[j] = o0 * g.ys[2] + o1 * g.ys[3] + (w0 + j) * g.ys[4];
+        zpix[j] = o0 * r.zs[2] + o1 * r.zs[3] + (w0 + j) * r.zs[4];
+    }
+    if (r.needCnt) {
+        const A rc = r.cnt[0][o0] * r.cnt[1][o1];
+        for (int64_t j = 0; j < len; ++j) cnt[j] = rc * r.cnt[2][w0 + j];
+    }
+    r.finishPixels(r.epi, acc, int(len), n, k, ypix, zpix, cnt, yRun);
+}
+
 template <class A, class M, class R, PadMode PM>
 void runRows(const Run<A>& r) {
-    constexpr bool pass = std::is_same<M, MapPass>::value;
     const Conv3d& g = r.g;
     const int64_t segs = ceilDiv(g.O[2], kRowSeg);
     const int64_t rows = g.O[0] * g.O[1];
@@ -615,63 +687,7 @@ void runRows(const Run<A>& r) {
         hiW[size_t(a2)] = floorDiv(g.I[2] - 1 - off, g.S[2]);
     }
 #pragma omp parallel for num_threads(r.nt) schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
-        const int64_t seg = task % segs, row = (task / segs) % rows, k = (task / (segs * rows)) % g.K, n = task / (segs * rows * g.K);
-        const int64_t o0 = row / g.O[1], o1 = row % g.O[1];
-        const int64_t w0 = seg * kRowSeg, len = std::min(kRowSeg, g.O[2] - w0);
-        const int64_t grp = k / g.Kg;
-        A acc[kRowSeg];
-        for (int64_t j = 0; j < len; ++j) acc[j] = R::template init<A>();
-        for (int64_t c = 0; c < g.Cg; ++c) {
-            const A* xc = r.x + n * g.xs[0] + (grp * g.Cg + c) * g.xs[1];
-            const A* wc = pass ? nullptr : r.w + (k * g.Cg + c) * g.taps;
-            int64_t t = 0;
-            for (int64_t a0 = 0; a0 < g.R[0]; ++a0)
-                for (int64_t a1 = 0; a1 < g.R[1]; ++a1) {
-                    const int64_t i0 = o0 * g.S[0] - g.P[0] + a0 * g.D[0], i1 = o1 * g.S[1] - g.P[1] + a1 * g.D[1];
-                    const bool rowIn = i0 >= 0 && i0 < g.I[0] && i1 >= 0 && i1 < g.I[1];
-                    for (int64_t a2 = 0; a2 < g.R[2]; ++a2, ++t) {
-                        const A wv = pass ? A(0) : wc[t];
-                        // Outputs ow of the segment whose input column ow*S - P + a2*D lies in [0, I).
-                        const int64_t off = a2 * g.D[2] - g.P[2];
-                        int64_t lo = w0, hi = w0 + len - 1;
-                        if (rowIn) {
-                            lo = std::max(lo, loW[size_t(a2)]);
-                            hi = std::min(hi, hiW[size_t(a2)]);
-                        } else {
-                            lo = w0 + len, hi = w0 + len - 1;  // empty
-                        }
-                        if (PM == PadMode::Value) {
-                            const int64_t a = std::min(std::max(lo, w0), w0 + len), b = std::max(hi + 1, a);
-                            for (int64_t ow = w0; ow < a; ++ow) acc[ow - w0] = step<M, R, PM>(acc[ow - w0], fill, wv);
-                            for (int64_t ow = b; ow < w0 + len; ++ow) acc[ow - w0] = step<M, R, PM>(acc[ow - w0], fill, wv);
-                        }
-                        if (lo > hi) continue;
-                        // Input of output lo, then every sx elements (inside x for lo..hi).
-                        const A* xr = xc + (i0 * g.xs[2] + i1 * g.xs[3] + (lo * g.S[2] + off) * g.xs[4]);
-                        A* ar = acc + (lo - w0);
-                        const int64_t m = hi - lo + 1;
-                        if (sx == 1) {
-                            for (int64_t j = 0; j < m; ++j) ar[j] = step<M, R, PM>(ar[j], xr[j], wv);
-                        } else {
-                            for (int64_t j = 0; j < m; ++j) ar[j] = step<M, R, PM>(ar[j], xr[j * sx], wv);
-                        }
-                    }
-                }
-        }
-        int64_t ypix[kRowSeg], zpix[kRowSeg];
-        A cnt[kRowSeg];
-        bool yRun = g.ys[4] == 1;
-        for (int64_t j = 0; j < len; ++j) {
-            ypix[j] = o0 * g.ys[2] + o1 * g.ys[3] + (w0 + j) * g.ys[4];
-            zpix[j] = o0 * r.zs[2] + o1 * r.zs[3] + (w0 + j) * r.zs[4];
-        }
-        if (r.needCnt) {
-            const A rc = r.cnt[0][o0] * r.cnt[1][o1];
-            for (int64_t j = 0; j < len; ++j) cnt[j] = rc * r.cnt[2][w0 + j];
-        }
-        r.finishPixels(r.epi, acc, int(len), n, k, ypix, zpix, cnt, yRun);
-    }
+    for (int64_t task = 0; task < tasks; ++task) rowTask<A, M, R, PM>(r, task, segs, rows, fill, sx, loW.data(), hiW.data());
 }
 
 // Tiles are passed as lambdas so that they inline into the task loop: the vectorizer then

@@ -23,6 +23,7 @@
 #endif
 
 #include "algorithm.h"
+#include "isa.h"
 #include "threads.h"
 #include "geometry.h"
 #include "kernel_split_plan.h"
@@ -88,7 +89,7 @@ inline void storeOne(T* p, T v, T alpha, T beta) {
 // Per (row tap, axis-2 tap) the dy channel loop is innermost, so the CB x V tile stays in
 // registers for the whole reduction and the tap bounds are tested once per chunk, not per MAC.
 template <class T, int CB, int V, bool UnitDy>
-void rowPixels(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
+CONVX_CPU_CLONES void rowPixels(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const KsAxisPhase& p2 = plan.axis[2].phases[size_t(q.a[2])];
@@ -182,7 +183,7 @@ void runPixels(const Job<T>& J, int nt) {
 // read from memory once per item instead of once per chunk, and the panel and the filter rows
 // stream through L1 in order.
 template <class T, int PT, int CV>
-void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t cBegin, int64_t cEnd, const KsPhase& q, int64_t j0, int64_t j1,
+CONVX_CPU_CLONES void rowChannels(const Job<T>& J, int64_t n, int64_t grp, int64_t cBegin, int64_t cEnd, const KsPhase& q, int64_t j0, int64_t j1,
                  std::vector<RowTap>& rows, std::vector<T>& panel, std::vector<const T*>& wTaps) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
@@ -271,7 +272,7 @@ void runChannels(const Job<T>& J, int nt) {
 // product over the group's dy channels, vectorized along them, for CB channels at once; the
 // lanes are summed in a fixed order at the end. Filter packed as wp[grp][tap][cl][kl].
 template <class T, int CB, int V>
-void rowReduce(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
+CONVX_CPU_CLONES void rowReduce(const Job<T>& J, int64_t n, int64_t grp, int64_t cl0, const KsPhase& q, int64_t j0, int64_t j1, std::vector<RowTap>& rows) {
     const Conv3d& g = J.g;
     const KernelSplitPlan& plan = *J.plan;
     const KsAxisPhase& p2 = plan.axis[2].phases[size_t(q.a[2])];

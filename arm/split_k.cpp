@@ -13,6 +13,7 @@
 #endif
 
 #include "algorithm.h"
+#include "isa.h"
 #include "threads.h"
 #include "error.h"
 #include "geometry.h"
@@ -115,8 +116,8 @@ struct Kernel {
     }
 
     // Accumulates one tile over one chunk into C (kTM x kTN, row-major, zeroed by the caller).
-    void tile(int64_t grp, int64_t m0, int64_t rows, int64_t n0, int64_t ncols, int64_t lBegin, int64_t lEnd, T* Ap, T* Bp,
-              Col* cols, std::vector<Segment>& segs, T* C) const {
+    CONVX_CPU_CLONES void tile(int64_t grp, int64_t m0, int64_t rows, int64_t n0, int64_t ncols, int64_t lBegin, int64_t lEnd, T* Ap, T* Bp,
+                               Col* cols, std::vector<Segment>& segs, T* C) const {
         setCols(grp, n0, ncols, cols);
         const int64_t rowsPad = (rows + kMR - 1) / kMR * kMR;
         const int64_t colsPad = (ncols + kNR - 1) / kNR * kNR;
@@ -171,7 +172,7 @@ struct Kernel {
         for (int v = 0; v < kLanes; ++v) lane[v] = acc[v];
     }
 
-    void thinTile(int64_t grp, int64_t rows, int64_t ncols, int64_t lBegin, int64_t lEnd, Col* cols, T* lanes, T* C) const {
+    CONVX_CPU_CLONES void thinTile(int64_t grp, int64_t rows, int64_t ncols, int64_t lBegin, int64_t lEnd, Col* cols, T* lanes, T* C) const {
         setCols(grp, 0, ncols, cols);
         std::fill(lanes, lanes + rows * ncols * kLanes, T(0));
         const int64_t O2 = g.O[2], rowsPerImage = g.O[0] * g.O[1];
