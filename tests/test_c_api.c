@@ -1,8 +1,9 @@
 /*
  * The C API from plain C99 (-Wall -Wextra -Werror -pedantic), linked against the shared
  * libconvx only: a forward, backward-data and backward-filter convolution and a transposed
- * convolution (ConvTranspose terms) on the CPU backend, checked against this file's own naive
- * loops, plus a few error paths.
+ * convolution (ConvTranspose terms), a GCONV (convolution + shift + ReLU, and a max pool) and a
+ * one-layer chain on the CPU backend, checked against this file's own naive loops, plus a few
+ * error paths.
  * Prints "N passed, M failed" and returns nonzero on failure.
  */
 #include <convx/convx.h>
@@ -264,6 +265,62 @@ int main(void) {
         st = convxSetWorkspaceLimit(NULL, 0);
         CHECK(st == CONVX_STATUS_BAD_PARAM_NULL_POINTER);
         CHECK_OK(convxSetWorkspaceLimit(h, (size_t)-1));
+    }
+
+    /* the same convolution as a GCONV with a per-channel shift and ReLU, then a 3x3/2 max pool
+     * (map PASS, no filter) of x; both against this file's loops */
+    {
+        convxGconvDescriptor_t g = NULL, pool = NULL;
+        convxTensorDescriptor_t pd = NULL;
+        float shift[K], pooled[N * C * 3 * 3];
+        double want[N * K * P * Q], wantPool[N * C * 3 * 3];
+        int pads[2] = {1, 1}, strides[2] = {2, 2}, dils[2] = {1, 1}, win[2] = {3, 3}, dims[4];
+        int k, p, q, pp, qq, r, s, cc;
+        for (k = 0; k < K; ++k) shift[k] = next_value(&seed);
+        for (i = 0; i < N * K * P * Q; ++i) {
+            const double v = ry[i] + shift[(i / (P * Q)) % K];
+            want[i] = v > 0 ? v : 0;
+        }
+        CHECK_OK(convxCreateGconvDescriptor(&g));
+        CHECK_OK(convxSetGconvGeometryFromConvolution(g, cd));
+        CHECK_OK(convxSetGconvPostOp(g, CONVX_GCONV_OP_RELU, 0.f, 1));
+        for (i = 0; i < N * K * P * Q; ++i) yout[i] = quiet_nan();
+        CHECK_OK(convxGconvForward(h, g, &alpha, xd, x, wd, wt, NULL, NULL, NULL, NULL, NULL, shift, NULL, 0, &beta, yd, yout));
+        CHECK(close_to(yout, want, N * K * P * Q));
+        /* combine ADD without a z is refused, naming it */
+        CHECK_OK(convxSetGconvCombine(g, CONVX_GCONV_COMBINE_ADD));
+        st = convxGconvForward(h, g, &alpha, xd, x, wd, wt, NULL, NULL, NULL, NULL, NULL, shift, NULL, 0, &beta, yd, yout);
+        CHECK(st != CONVX_STATUS_SUCCESS);
+        convxGetLastErrorString(msg, sizeof msg);
+        CHECK(strstr(msg, "z") != NULL);
+
+        /* max pool: H = 5 -> 3, W = 6 -> 3; padded taps never win */
+        for (n = 0; n < N; ++n)
+            for (cc = 0; cc < C; ++cc)
+                for (pp = 0; pp < 3; ++pp)
+                    for (qq = 0; qq < 3; ++qq) {
+                        double m = -1e300;
+                        for (r = 0; r < 3; ++r)
+                            for (s = 0; s < 3; ++s) {
+                                p = pp * 2 - 1 + r, q = qq * 2 - 1 + s;
+                                if (p >= 0 && p < H && q >= 0 && q < W && x[xi(n, cc, p, q)] > m) m = x[xi(n, cc, p, q)];
+                            }
+                        wantPool[((n * C + cc) * 3 + pp) * 3 + qq] = m;
+                    }
+        CHECK_OK(convxCreateGconvDescriptor(&pool));
+        CHECK_OK(convxSetGconvNdGeometry(pool, 2, pads, strides, dils, C, CONVX_CROSS_CORRELATION, CONVX_DATA_FLOAT));
+        CHECK_OK(convxSetGconvMapReduce(pool, CONVX_GCONV_MAP_PASS, CONVX_GCONV_REDUCE_MAX));
+        CHECK_OK(convxSetGconvWindow(pool, 2, win));
+        CHECK_OK(convxGetGconvOutputDim(pool, xd, NULL, 4, dims));
+        CHECK(dims[0] == N && dims[1] == C && dims[2] == 3 && dims[3] == 3);
+        CHECK_OK(convxCreateTensorDescriptor(&pd));
+        CHECK_OK(convxSetTensor4dDescriptor(pd, CONVX_TENSOR_NCHW, CONVX_DATA_FLOAT, N, C, 3, 3));
+        for (i = 0; i < N * C * 3 * 3; ++i) pooled[i] = quiet_nan();
+        CHECK_OK(convxGconvForward(h, pool, &alpha, xd, x, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, &beta, pd, pooled));
+        CHECK(close_to(pooled, wantPool, N * C * 3 * 3));
+        CHECK_OK(convxDestroyTensorDescriptor(pd));
+        CHECK_OK(convxDestroyGconvDescriptor(pool));
+        CHECK_OK(convxDestroyGconvDescriptor(g));
     }
 
     /* the same convolution as a one-layer chain */
