@@ -34,6 +34,9 @@ import time
 CONVX_ALGOS = ["reference", "direct_coalesced", "filter_trim", "kernel_split", "split_k", "dilation_split", "depthwise",
                "gconv", "cudnn"]
 ONEDNN = ["onednn", "onednn_any", "onednn_deconv"]
+# The other CPU peers, each its own baseline: XNNPACK (forward, NHWC) and PyTorch (its default,
+# oneDNN-backed, and its own im2col path).
+CPU_PEERS = ["xnnpack", "torch", "torch_native"]
 DIRS = ["fwd", "bwd_d", "bwd_w"]
 
 
@@ -176,6 +179,9 @@ def analyse(rows, gpu):
                 e["peers"] = {}
                 if one:
                     e["peers"]["best onednn"] = min(one)
+                for k in CPU_PEERS:
+                    if k in m:
+                        e["peers"][k] = m[k]
                 if "reference" in m:
                     e["peers"]["reference"] = m["reference"]
             conv = {a: m[a] for a in CONVX_ALGOS if a in m}
@@ -230,7 +236,7 @@ def main():
         if not have_auto:
             doc.p("This run has no auto column (it predates it, or --algo left it out): AUTO figures are n/a; "
                   "rerun with --algo=all (which includes auto) for them.")
-        peer_names = ["cudnn_find", "cudnn_heur"] if gpu else ["best onednn", "reference"]
+        peer_names = ["cudnn_find", "cudnn_heur"] if gpu else ["best onednn"] + CPU_PEERS + ["reference"]
         for d in DIRS:
             lst = data.get(d)
             if not lst:
@@ -264,7 +270,9 @@ def main():
                     return min(e["peers"].values()) if baseline == "best peer" else e["peers"].get(baseline)
                 auto = [base(e) / e["auto"] for e in lst if base(e) and e["auto"]]
                 best = [base(e) / e["best_convx"] for e in lst if base(e) and e["best_convx"]]
-                summary.append([suite, d, baseline, fx(geomean(auto)) if auto else "n/a", fx(geomean(best)) if best else "n/a"] + within)
+                if not auto and not best:
+                    continue  # a peer this suite and direction did not run
+                summary.append(["%s (%s)" % (suite, os.path.basename(path)), d, baseline, fx(geomean(auto)) if auto else "n/a", fx(geomean(best)) if best else "n/a"] + within)
             if plt is not None and trows:
                 fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(lst) * max(1, len(cols)) / 2), 4.2))
                 width = 0.8 / max(1, len(cols))
