@@ -894,24 +894,6 @@ void forwardTyped(const ExecContext& ctx, const GconvProblem& gp, const GconvArg
     }
 }
 
-// ------------------------------------------------------------------ CONVX_ALGO_GCONV
-
-class CpuGconv final : public Algorithm {
-public:
-    convxConvAlgo_t id() const override { return CONVX_ALGO_GCONV; }
-    convxBackend_t backend() const override { return CONVX_BACKEND_CPU; }
-    unsigned directions() const override { return dirBit(Direction::Forward); }
-    Applicability isApplicable(const Problem&) const override { return Applicability::yes(); }
-    size_t workspaceSize(const Problem&) const override { return 0; }
-    void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        GconvProblem gp;
-        gp.conv = p;
-        GconvArgs a;
-        a.x = b.x, a.w = b.w, a.y = b.y;
-        cpuGconvForward(ctx, gp, a, s);
-    }
-};
-
 }  // namespace
 
 size_t cpuGconvWorkspaceSize(const GconvProblem&) { return 0; }
@@ -936,7 +918,7 @@ void cpuGconvForward(const ExecContext& ctx, const GconvProblem& gp, const Gconv
 }
 
 const Algorithm* cpuGconvAlgorithm() {
-    static const CpuGconv a;
+    static const GconvAlgorithm a(CONVX_BACKEND_CPU, cpuGconvForward);
     return &a;
 }
 

@@ -382,22 +382,6 @@ void forwardTyped(const ExecContext& ctx, const GconvProblem& gp, const GconvArg
     }
 }
 
-class CudaGconv final : public Algorithm {
-public:
-    convxConvAlgo_t id() const override { return CONVX_ALGO_GCONV; }
-    convxBackend_t backend() const override { return CONVX_BACKEND_CUDA; }
-    unsigned directions() const override { return dirBit(Direction::Forward); }
-    Applicability isApplicable(const Problem&) const override { return Applicability::yes(); }
-    size_t workspaceSize(const Problem&) const override { return 0; }
-    void run(const ExecContext& ctx, const Problem& p, const Buffers& b, Scale s) const override {
-        GconvProblem gp;
-        gp.conv = p;
-        GconvArgs a;
-        a.x = b.x, a.w = b.w, a.y = b.y;
-        cudaGconvForward(ctx, gp, a, s);
-    }
-};
-
 }  // namespace
 
 size_t cudaGconvWorkspaceSize(const GconvProblem&) { return 0; }
@@ -412,7 +396,7 @@ void cudaGconvForward(const ExecContext& ctx, const GconvProblem& gp, const Gcon
 }
 
 const Algorithm* cudaGconvAlgorithm() {
-    static const CudaGconv a;
+    static const GconvAlgorithm a(CONVX_BACKEND_CUDA, cudaGconvForward);
     return &a;
 }
 
