@@ -68,9 +68,19 @@ public:
     virtual void* stream() const { return nullptr; }
     // The GPU's facts; false on the CPU.
     virtual bool gpuFacts(GpuFacts*) const { return false; }
-    // Measured device copy bandwidth in GB/s (10^9 bytes read + written per second), 0 when
-    // not measured (the CPU); *how says how it was measured. Takes a second or so.
-    virtual double measureCopyBandwidth(std::string* how) {
+    // Measured copy bandwidth in GB/s (10^9 bytes read + written per second) with `threads`
+    // threads copying (the CPU; the GPU ignores it), over at least `bytes` per buffer (the CPU:
+    // the rotation size, so the copy leaves the last-level cache), 0 when not measured; *how
+    // says how it was measured. Takes a second or so.
+    virtual double measureCopyBandwidth(int threads, size_t bytes, std::string* how) {
+        (void)threads, (void)bytes;
+        if (how) how->clear();
+        return 0;
+    }
+    // The fp32 FMA peak in GFLOP/s: the GPU's from its facts (see GpuFacts), the CPU's measured
+    // by a register-only FMA loop on `threads` threads with the widest vectors the CPU runs.
+    virtual double measureFp32Peak(int threads, std::string* how) {
+        (void)threads;
         if (how) how->clear();
         return 0;
     }

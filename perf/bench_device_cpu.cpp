@@ -1,6 +1,7 @@
 // The CPU device: host memory, steady_clock timing, and the host facts reports need.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "bench_device.h"
 
@@ -25,6 +31,48 @@ public:
 private:
     std::chrono::steady_clock::time_point t0_, t1_;
 };
+
+// The CPU's fp32 FMA peak, measured: kPeakChains independent chains of 16-lane a*v+b, enough
+// to cover the FMA latency x the FMA ports of any current core, all in registers. GCC builds
+// the loop for AVX-512, AVX2+FMA and the baseline, and the loader picks the widest this CPU
+// runs (x86 GCC; elsewhere the baseline, NEON on aarch64); fp-contract=fast makes a*v+b one FMA.
+using Vec16 = float __attribute__((vector_size(64)));
+constexpr int kPeakChains = 12;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CONVX_PEAK_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+#define CONVX_PEAK_CLONES
+#endif
+CONVX_PEAK_CLONES __attribute__((noinline, optimize("fp-contract=fast"))) float fmaChains(long iters, float a, float b) {
+    Vec16 acc[kPeakChains];
+    for (int j = 0; j < kPeakChains; ++j) acc[j] = Vec16{} + 1e-3f * float(j);
+    for (long i = 0; i < iters; ++i)
+#pragma GCC unroll 12
+        for (int j = 0; j < kPeakChains; ++j) acc[j] = acc[j] * a + b;
+    float r = 0;
+    for (int j = 0; j < kPeakChains; ++j)
+        for (int l = 0; l < 16; ++l) r += acc[j][l];
+    return r;
+}
+constexpr double kFlopsPerIter = kPeakChains * 16 * 2.0;
+
+int usableThreads(int threads) {
+#ifdef _OPENMP
+    return std::max(threads, 1);
+#else
+    (void)threads;
+    return 1;
+#endif
+}
+
+double seconds(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
 
 class CpuDevice final : public Device {
 public:
@@ -44,6 +92,63 @@ public:
     void fill(void* p, unsigned char byte, size_t bytes) override { std::memset(p, byte, bytes); }
     void synchronize() override {}
     std::unique_ptr<Timer> makeTimer() override { return std::make_unique<SteadyTimer>(); }
+
+    // memcpy of two buffers of at least `bytes` (64 MiB to 1 GiB), split into 1 MiB chunks over
+    // the threads; 1 untimed copy, the median of 5 timed; each copy reads and writes every byte
+    // once: GB/s = 2 x bytes / time (a write-allocating copy moves more, so this is the rate a
+    // kernel that reads x and writes y can reach).
+    double measureCopyBandwidth(int threads, size_t bytes, std::string* how) override {
+        const int t = usableThreads(threads);
+        const size_t chunk = size_t(1) << 20;
+        bytes = std::min(std::max(bytes, size_t(64) << 20), size_t(1) << 30) / chunk * chunk;
+        char* a = static_cast<char*>(std::aligned_alloc(4096, bytes));
+        char* b = static_cast<char*>(std::aligned_alloc(4096, bytes));
+        if (!a || !b) {
+            std::free(a), std::free(b);
+            if (how) *how = "not measured: cannot allocate two buffers of " + std::to_string(bytes >> 20) + " MiB";
+            return 0;
+        }
+        const long chunks = static_cast<long>(bytes / chunk);
+        // First touch by the copying threads, so pages sit where they are copied.
+#pragma omp parallel for num_threads(t) schedule(static)
+        for (long i = 0; i < chunks; ++i) std::memset(a + i * chunk, 0x3C, chunk), std::memset(b + i * chunk, 0, chunk);
+        std::vector<double> s;
+        for (int rep = 0; rep < 6; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel for num_threads(t) schedule(static)
+            for (long i = 0; i < chunks; ++i) std::memcpy(b + i * chunk, a + i * chunk, chunk);
+            if (rep > 0) s.push_back(seconds(t0));
+        }
+        std::free(a), std::free(b);
+        if (how) *how = "memcpy of " + std::to_string(bytes >> 20) + " MiB by " + std::to_string(t) + " thread(s), median of 5";
+        return 2.0 * double(bytes) / median(s) * 1e-9;
+    }
+
+    // fmaChains on every thread at once for ~50 ms, the median of 3.
+    double measureFp32Peak(int threads, std::string* how) override {
+        const int t = usableThreads(threads);
+        long iters = 1 << 16;
+        for (;;) {  // calibrate on one thread
+            const auto t0 = std::chrono::steady_clock::now();
+            volatile float sink = fmaChains(iters, 0.999f, 1e-3f);
+            (void)sink;
+            if (seconds(t0) > 0.01 || iters > (1L << 40)) break;
+            iters *= 4;
+        }
+        iters *= 4;
+        std::vector<double> s;
+        for (int rep = 0; rep < 3; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(t)
+            {
+                volatile float sink = fmaChains(iters, 0.999f, 1e-3f);
+                (void)sink;
+            }
+            s.push_back(seconds(t0));
+        }
+        if (how) *how = std::to_string(kPeakChains) + " chains of 16-lane FMAs on " + std::to_string(t) + " thread(s), median of 3";
+        return t * double(iters) * kFlopsPerIter / median(s) * 1e-9;
+    }
 };
 
 std::string trim(const std::string& s) {

@@ -109,7 +109,7 @@ public:
     // A device-to-device cudaMemcpyAsync of 1 GiB (halved while it cannot be allocated, down to
     // 64 MiB), 2 untimed copies, then the median of 10 timed with events; each copy reads and
     // writes every byte once, so GB/s = 2 x bytes / time.
-    double measureCopyBandwidth(std::string* how) override {
+    double measureCopyBandwidth(int, size_t, std::string* how) override {
         struct Pair {
             void* a = nullptr;
             void* b = nullptr;

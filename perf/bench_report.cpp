@@ -193,6 +193,14 @@ std::vector<std::string> headerLines(const RunInfo& in) {
         l.push_back(buf);
         l.push_back("roofline: time = max(flops / fp32_peak, min_bytes / copy_bandwidth); % roofline = time / median x 100 "
                     "(fp32 problems without tensor-op math)");
+    } else if (in.copyGBs > 0) {
+        std::snprintf(buf, sizeof buf, "copy_bandwidth: %.1f GB/s (%s)", in.copyGBs, in.copyHow.c_str());
+        l.push_back(buf);
+        if (in.fp32PeakGflops > 0) std::snprintf(buf, sizeof buf, "fp32_peak: %.0f GFLOP/s measured (%s)", in.fp32PeakGflops, in.peakHow.c_str());
+        else std::snprintf(buf, sizeof buf, "fp32_peak: not measured");
+        l.push_back(buf);
+        l.push_back("roofline: time = max(flops / fp32_peak, min_bytes / copy_bandwidth); % roofline = time / median x 100 "
+                    "(fp32 problems)");
     }
     l.push_back("cpu: " + in.cpuModel + ", " + std::to_string(in.cpuCores) + " cores");
     l.push_back("os: " + in.os);
@@ -252,6 +260,13 @@ void writeJson(const std::string& path, const RunInfo& in, const std::vector<Row
                                               "for fp32 problems without tensor-op math") << ",\n";
     } else {
         f << "    \"gpu\": null,\n";
+        if (in.copyGBs > 0)
+            f << "    \"copy_bandwidth_gbs\": " << jsonNumber(in.copyGBs) << ",\n"
+              << "    \"copy_bandwidth_method\": " << jsonString(in.copyHow) << ",\n"
+              << "    \"fp32_peak_gflops\": " << jsonNumber(in.fp32PeakGflops > 0 ? in.fp32PeakGflops : kNaN) << ",\n"
+              << "    \"fp32_peak_method\": " << jsonString(in.peakHow) << ",\n"
+              << "    \"roofline\": " << jsonString("roofline_pct = max(flops / fp32_peak, min_bytes / copy_bandwidth) / median_ms x 100, "
+                                                  "for fp32 problems; CPU peak and bandwidth measured at the run's thread count") << ",\n";
     }
     f << "    \"cudnn_version\": " << jsonString(in.cudnnVersion) << ",\n"
       << "    \"onednn_version\": " << jsonString(in.onednnVersion) << ",\n"

@@ -53,7 +53,8 @@ struct RunInfo {
     std::string torchVersion;   // "" when no PyTorch column runs
     double copyGBs = 0;         // measured device copy bandwidth (read + write), 0 = not measured
     std::string copyHow;
-    double fp32PeakGflops = 0;  // SMs x FP32 lanes x 2 x clock, 0 = unknown
+    double fp32PeakGflops = 0;  // GPU: SMs x FP32 lanes x 2 x clock; CPU: measured; 0 = unknown
+    std::string peakHow;        // CPU: how the peak was measured
     double wsCapBytes = 0;      // cuDNN workspace cap
     int minIters = 0;           // the floor on timed runs (20 on the GPU)
     std::string cpuModel;

@@ -1036,7 +1036,7 @@ int benchMain(int argc, char** argv) {
         b.minIters = 20;
         b.peakGflops = gpu.fp32PeakGflops();
         try {
-            b.copyGBs = dev->measureCopyBandwidth(&copyHow);
+            b.copyGBs = dev->measureCopyBandwidth(0, 0, &copyHow);
         } catch (const std::exception& e) {
             b.copyGBs = 0;
             copyHow = std::string("not measured: ") + e.what();
@@ -1055,6 +1055,14 @@ int benchMain(int argc, char** argv) {
         b.flushBytes = static_cast<size_t>(o.flushMb * 1048576.0);
     else
         b.flushBytes = std::min<size_t>(cache ? 2 * cache : size_t(64) << 20, size_t(1) << 30);
+
+    // The CPU's roofline: its copy bandwidth and fp32 FMA peak, measured here with the run's
+    // thread count (about a second; not for a listing or a chain run).
+    std::string peakHow;
+    if (!haveGpu && backend == CONVX_BACKEND_CPU && !chainMode) {
+        b.copyGBs = dev->measureCopyBandwidth(threads, b.flushBytes, &copyHow);
+        b.peakGflops = dev->measureFp32Peak(threads, &peakHow);
+    }
 
     RunInfo info;
     info.backend = o.backend;
@@ -1085,6 +1093,7 @@ int benchMain(int argc, char** argv) {
     info.copyGBs = b.copyGBs;
     info.copyHow = copyHow;
     info.fp32PeakGflops = b.peakGflops;
+    info.peakHow = peakHow;
     info.wsCapBytes = cudnn ? double(b.wsCap) : 0;
     info.minIters = b.minIters;
     for (int i = 0; i < argc; ++i) info.command += (i ? " " : "") + std::string(argv[i]);
@@ -1100,8 +1109,8 @@ int benchMain(int argc, char** argv) {
     if (!info.xnnpackVersion.empty()) std::printf("xnnpack: %s\n", info.xnnpackVersion.c_str());
     if (!info.torchVersion.empty()) std::printf("torch: %s\n", info.torchVersion.c_str());
     if (!info.onednnVersion.empty() || !info.xnnpackVersion.empty() || !info.torchVersion.empty()) std::printf("\n");
-    if (haveGpu) {
-        // The GPU's lines of the header block (the same lines head the CSV and fill the JSON).
+    if (haveGpu || b.copyGBs > 0) {
+        // The device's lines of the header block (the same lines head the CSV and fill the JSON).
         for (const std::string& line : headerLines(info))
             for (const char* key : {"gpu:", "cuda:", "cudnn:", "copy_bandwidth:", "fp32_peak:", "roofline:", "baseline:", "cudnn_workspace_cap:"})
                 if (line.rfind(key, 0) == 0) std::printf("%s\n", line.c_str());
