@@ -11,7 +11,8 @@ reference), a roofline plot (achieved GFLOP/s against arithmetic intensity, with
 peak compute and copy bandwidth), and a summary: on what fraction of problems AUTO is within 5%
 of the best path, and the geometric mean of AUTO's speedup over each baseline.
 
-Peaks: GPU from the CSV header (`# fp32_peak:`, `# copy_bandwidth:`, measured by convx-bench).
+Peaks: from the CSV header (`# fp32_peak:`, `# copy_bandwidth:`, measured by convx-bench; CPU runs
+before the bench measured them fall back to an estimate, below).
 CPU: --peak-gflops/--peak-gbs when given; else, when this machine's CPU model is the one in the
 CSV header, fp32 peak = threads x clock (`cpu MHz`, /proc/cpuinfo) x SIMD lanes (16 with
 avx512f, 8 with avx2, else 4) x 2 (FMA) x 2 (FMA units, assumed), and bandwidth = a measured
@@ -77,6 +78,8 @@ _MEASURED = {}
 def cpu_peaks(header, args):
     if args.peak_gflops and args.peak_gbs:
         return args.peak_gflops, args.peak_gbs, "given on the command line"
+    if header.get("copy_bandwidth") and header.get("fp32_peak", "").split()[:1] != ["not"]:
+        return gpu_peaks(header)  # measured by convx-bench at the run's thread count (runs since the CPU roofline)
     try:
         info = open("/proc/cpuinfo").read()
     except OSError:
