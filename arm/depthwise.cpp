@@ -76,7 +76,7 @@ inline bool bwdPhaseTiled(const DwPlan& pl) {
     return pl.M * (g.O[1] + g.R[1] * g.D[1] + 16) * (g.O[2] + g.R[2] * g.D[2] + 32) <= (int64_t(1) << 22);
 }
 inline int64_t bwdPlanesPerJob(const DwPlan& pl) {
-    return bwdPhaseTiled(pl) ? std::max<int64_t>(1, kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2])) : 1;
+    return bwdPhaseTiled(pl) ? std::max<int64_t>(1, 4 * kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2])) : 1;
 }
 
 }  // namespace dw
