@@ -71,12 +71,17 @@ inline int64_t planesPerJob(const Conv3d& g) {
 // Channels-first backward-data at stride > 1 or multiplier > 1 (arm/depthwise_bwdd.inc): the
 // phase-tile kernel whenever its zero-margined dy tiles stay small (every real layer), several
 // dx planes per job as in the forward; otherwise the row-by-row kernel, one plane per job.
-inline bool bwdPhaseTiled(const DwPlan& pl) {
+// A bound on one dx plane's tiles (floats, any target), and ~4096 dx elements per job with the
+// job's tiles (all copied up front) under 1M floats.
+inline int64_t bwdTileBound(const DwPlan& pl) {
     const Conv3d& g = pl.g;
-    return pl.M * (g.O[1] + g.R[1] * g.D[1] + 16) * (g.O[2] + g.R[2] * g.D[2] + 32) <= (int64_t(1) << 22);
+    return pl.M * (g.O[1] + g.R[1] * g.D[1] + 16) * (g.O[2] + g.R[2] * g.D[2] + 32);
 }
+inline bool bwdPhaseTiled(const DwPlan& pl) { return bwdTileBound(pl) <= (int64_t(1) << 22); }
 inline int64_t bwdPlanesPerJob(const DwPlan& pl) {
-    return bwdPhaseTiled(pl) ? std::max<int64_t>(1, 4 * kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2])) : 1;
+    if (!bwdPhaseTiled(pl)) return 1;
+    const int64_t per = 4 * kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2]);
+    return std::max<int64_t>(1, std::min(per, (int64_t(1) << 20) / bwdTileBound(pl)));
 }
 
 }  // namespace dw
