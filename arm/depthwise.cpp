@@ -68,6 +68,22 @@ inline int64_t planesPerJob(const Conv3d& g) {
     return fwdPadded(g) ? std::max<int64_t>(1, kJobOutputs / std::max<int64_t>(1, g.O[1] * g.O[2])) : 1;
 }
 
+// Channels-first backward-data at stride > 1 or multiplier > 1 (arm/depthwise_bwdd.inc): the
+// phase-tile kernel whenever its zero-margined dy tiles stay small (every real layer), several
+// dx planes per job as in the forward; otherwise the row-by-row kernel, one plane per job.
+// A bound on one dx plane's tiles (floats, any target), and ~4096 dx elements per job with the
+// job's tiles (all copied up front) under 1M floats.
+inline int64_t bwdTileBound(const DwPlan& pl) {
+    const Conv3d& g = pl.g;
+    return pl.M * (g.O[1] + g.R[1] * g.D[1] + 16) * (g.O[2] + g.R[2] * g.D[2] + 32);
+}
+inline bool bwdPhaseTiled(const DwPlan& pl) { return bwdTileBound(pl) <= (int64_t(1) << 22); }
+inline int64_t bwdPlanesPerJob(const DwPlan& pl) {
+    if (!bwdPhaseTiled(pl)) return 1;
+    const int64_t per = 4 * kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2]);
+    return std::max<int64_t>(1, std::min(per, (int64_t(1) << 20) / bwdTileBound(pl)));
+}
+
 }  // namespace dw
 }  // namespace convx
 #endif
@@ -130,7 +146,7 @@ HWY_INLINE hn::Vec<DT> loadStrided(DT d, const float* p) {
 // thread, so the parallel driver stays plain C++ and dispatches per job.
 void RunJob(const Args& a, int64_t job, std::vector<float>& tmp, std::vector<std::pair<int64_t, int64_t>>& taps) {
     switch (a.pl.kernel) {
-        case DwKernel::BwdDataPhases: bwdDataNchw(a, job, tmp); break;
+        case DwKernel::BwdDataPhases: bwdDataNchwJob(a, job, tmp); break;
         case DwKernel::BwdFilterTaps: bwdFilterNchw(a, job, tmp); break;
         case DwKernel::FwdChannels: fwdNhwc(a, job, taps.data()); break;
         case DwKernel::BwdDataChannels: bwdDataNhwc(a, job, taps.data()); break;
@@ -155,7 +171,7 @@ HWY_EXPORT(RunJob);
 int64_t jobCount(const Args& a) {
     const Conv3d& g = a.pl.g;
     switch (a.pl.kernel) {
-        case DwKernel::BwdDataPhases: return g.N * g.C;
+        case DwKernel::BwdDataPhases: return ceilDiv(g.N * g.C, bwdPlanesPerJob(a.pl));
         case DwKernel::BwdFilterTaps: return g.K;
         case DwKernel::FwdChannels: return g.N * g.O[0] * g.O[1];
         case DwKernel::BwdDataChannels: return g.N * g.I[0] * g.I[1];

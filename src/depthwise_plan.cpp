@@ -41,14 +41,11 @@ DwPlan planDepthwise(const Problem& p) {
     const bool unitW = g.xs[4] == 1 && g.ys[4] == 1;
     const bool unitC = g.xs[1] == 1 && g.ys[1] == 1;
     pl.channelsLast = p.nsp == 3 || !unitW || (unitC && pl.M == 1 && g.O[2] < 16 && g.C >= 8);
-    if (pl.channelsLast) {
-        const bool mult = pl.M > 1;
-        pl.kernel = p.dir == Direction::Forward        ? (mult ? DwKernel::FwdChannelsMult : DwKernel::FwdChannels)
-                    : p.dir == Direction::BackwardData ? (mult ? DwKernel::BwdDataChannelsMult : DwKernel::BwdDataChannels)
-                                                       : (mult ? DwKernel::BwdFilterChannelsMult : DwKernel::BwdFilterChannels);
-        return pl;
-    }
-    if (p.dir == Direction::BackwardData && pl.M == 1 && g.S[1] == 1 && g.S[2] == 1) {
+    // Backward-data at stride 1, multiplier 1: the forward correlation of dy with the filter
+    // rotated by 180 degrees, so it runs the forward kernels (their register tiles) over dy;
+    // g becomes that forward problem (input dy, output dx, padding dil - pad, possibly
+    // negative). The Algorithm swaps the buffers and mirrors the filter.
+    if (p.dir == Direction::BackwardData && pl.M == 1 && g.S[0] == 1 && g.S[1] == 1 && g.S[2] == 1) {
         pl.rotated = true;
         Conv3d& f = pl.g;
         for (int j = 0; j < 3; ++j) {
@@ -57,6 +54,17 @@ DwPlan planDepthwise(const Problem& p) {
         }
         for (int j = 0; j < 5; ++j) std::swap(f.xs[j], f.ys[j]);
         std::swap(f.inPix, f.outPix);
+    }
+    if (pl.channelsLast) {
+        if (pl.rotated) {
+            pl.kernel = DwKernel::FwdChannels;
+            return pl;
+        }
+        const bool mult = pl.M > 1;
+        pl.kernel = p.dir == Direction::Forward        ? (mult ? DwKernel::FwdChannelsMult : DwKernel::FwdChannels)
+                    : p.dir == Direction::BackwardData ? (mult ? DwKernel::BwdDataChannelsMult : DwKernel::BwdDataChannels)
+                                                       : (mult ? DwKernel::BwdFilterChannelsMult : DwKernel::BwdFilterChannels);
+        return pl;
     }
     if (p.dir == Direction::BackwardData && !pl.rotated) {
         pl.kernel = DwKernel::BwdDataPhases;
