@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -223,20 +224,26 @@ public:
         // The filter in the kernels' order, cross-correlation orientation (small: K x taps).
         thread_local std::vector<float> wt;
         if (p.dir != Direction::BackwardFilter) {
-            wt.resize(static_cast<size_t>(g.K * T));
             const float* w = static_cast<const float*>(b.w);
             const bool mirror = g.flip != a.pl.rotated;  // CONVOLUTION mode, or the rotated filter
-            for (int64_t k = 0; k < g.K; ++k)
-                for (int64_t kd = 0; kd < KD; ++kd)
-                    for (int64_t r = 0; r < R; ++r)
-                        for (int64_t s2 = 0; s2 < S; ++s2) {
-                            const int64_t ud = mirror ? KD - 1 - kd : kd, ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
-                            const float v = w[k * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4]];
-                            const int64_t t = (kd * R + r) * S + s2;
-                            // Channels-last: [tap][m][c] for k = c M + m (with M = 1 simply [tap][k]).
-                            wt[a.pl.channelsLast ? t * g.K + (k % a.pl.M) * g.C + k / a.pl.M : k * T + t] = v;
-                        }
-            a.wt = wt.data();
+            if (!a.pl.channelsLast && !mirror && KD == 1 && g.ws[4] == 1 && g.ws[3] == S && g.ws[0] == T) {
+                a.wt = w;  // already [k][r][s]: no copy (it cost about as much as a 7x7 layer's kernel)
+            } else {
+                wt.resize(static_cast<size_t>(g.K * T));
+                for (int64_t k = 0; k < g.K; ++k) {
+                    // Channels-last: [tap][m][c] for k = c M + m (with M = 1 simply [tap][k]).
+                    float* dst = wt.data() + (a.pl.channelsLast ? (k % a.pl.M) * g.C + k / a.pl.M : k * T);
+                    const int64_t step = a.pl.channelsLast ? g.K : 1;
+                    const float* src = w + k * g.ws[0];
+                    for (int64_t kd = 0; kd < KD; ++kd)
+                        for (int64_t r = 0; r < R; ++r)
+                            for (int64_t s2 = 0; s2 < S; ++s2) {
+                                const int64_t ud = mirror ? KD - 1 - kd : kd, ur = mirror ? R - 1 - r : r, us = mirror ? S - 1 - s2 : s2;
+                                dst[((kd * R + r) * S + s2) * step] = src[ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4]];
+                            }
+                }
+                a.wt = wt.data();
+            }
         }
         switch (p.dir) {
             case Direction::Forward:
