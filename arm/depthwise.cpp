@@ -12,6 +12,7 @@
 #define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 #endif
 #include <hwy/foreach_target.h>  // re-includes this file once per target
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -42,6 +43,7 @@ struct Args {
     float* xo = nullptr;        // dx (backward-data)
     float* y = nullptr;         // y (forward) or dy (read by the backward directions)
     float* wo = nullptr;        // dw (weight gradient)
+    float* partial = nullptr;   // channels-last weight gradient in chunks: raw sums [chunk][tap][c]
     float alpha = 1.f, beta = 0.f;
     int threads = 1;
 };
@@ -83,6 +85,25 @@ inline int64_t bwdPlanesPerJob(const DwPlan& pl) {
     if (!bwdPhaseTiled(pl)) return 1;
     const int64_t per = 4 * kJobOutputs / std::max<int64_t>(1, pl.g.I[1] * pl.g.I[2]);
     return std::max<int64_t>(1, std::min(per, (int64_t(1) << 20) / bwdTileBound(pl)));
+}
+// Weight gradient, channels-first: the flattened-plane kernel takes dilation 1 along W at W
+// stride 1 or 2 (any stride and dilation along H), several channels per job on small maps.
+inline bool wgFlat(const Conv3d& g) { return g.D[2] == 1 && (g.S[2] == 1 || g.S[2] == 2); }
+inline int64_t wgPlanesPerJob(const Conv3d& g) {
+    return wgFlat(g) ? std::max<int64_t>(1, 2 * kJobOutputs / std::max<int64_t>(1, g.N * g.O[1] * g.O[2])) : 1;
+}
+// Weight gradient, channels-last: the (n, od, p) output rows split into this many chunks per
+// channel block when the blocks alone are too few jobs (a function of the Problem only; the
+// chunks' sums are added in chunk order after the jobs).
+constexpr int64_t kWgJobs = 32;
+// Channels per job of that kernel: four 64-byte lines of each pixel, so the lines the hardware
+// fetches in pairs and the prefetches ahead of the first vector serve the job's later vectors.
+constexpr int64_t kWgChanBlock = 64;
+inline int64_t wgChunks(const Conv3d& g) {
+    const int64_t blocks = ceilDiv(g.C, kWgChanBlock), rows = g.N * g.O[0] * g.O[1];
+    if (blocks >= kWgJobs) return 1;
+    const int64_t byWork = std::max<int64_t>(1, rows * g.O[2] / kJobOutputs);  // at least ~1024 pixels a chunk
+    return std::max<int64_t>(1, std::min({ceilDiv(kWgJobs, blocks), byWork, rows}));
 }
 
 }  // namespace dw
@@ -173,10 +194,10 @@ int64_t jobCount(const Args& a) {
     const Conv3d& g = a.pl.g;
     switch (a.pl.kernel) {
         case DwKernel::BwdDataPhases: return ceilDiv(g.N * g.C, bwdPlanesPerJob(a.pl));
-        case DwKernel::BwdFilterTaps: return g.K;
+        case DwKernel::BwdFilterTaps: return ceilDiv(g.K, wgPlanesPerJob(g));
         case DwKernel::FwdChannels: return g.N * g.O[0] * g.O[1];
         case DwKernel::BwdDataChannels: return g.N * g.I[0] * g.I[1];
-        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kChanBlock) * g.taps;
+        case DwKernel::BwdFilterChannels: return ceilDiv(g.C, kWgChanBlock) * wgChunks(g);
         case DwKernel::FwdChannelsMult: return g.N * g.O[0] * g.O[1];
         case DwKernel::BwdDataChannelsMult: return g.N * g.I[0] * g.I[1];
         case DwKernel::BwdFilterChannelsMult:  // per (block, tap), and per m unless M is 2..4
@@ -187,15 +208,36 @@ int64_t jobCount(const Args& a) {
 
 // Every job once, on the best target this machine runs (Highway's dispatch by name: with a
 // single target it is a static call).
-void runDepthwise(const Args& a) {
+void runDepthwise(const Args& a0) {
+    Args a = a0;
     const int64_t jobs = jobCount(a);
     const Conv3d& g = a.pl.g;
+    // Channels-last weight gradient in several row chunks: raw sums per chunk, added below.
+    const int64_t chunks = a.pl.kernel == DwKernel::BwdFilterChannels ? wgChunks(g) : 1;
+    std::vector<float> partial;
+    if (chunks > 1) {
+        partial.resize(static_cast<size_t>(chunks * g.taps * g.C));
+        a.partial = partial.data();
+    }
 #pragma omp parallel num_threads(a.threads)
     {
         std::vector<float> tmp;
         std::vector<std::pair<int64_t, int64_t>> taps(a.pl.channelsLast ? 2 * g.taps : 0);  // fwdNhwc: pixel + interior lists
 #pragma omp for schedule(dynamic, 1)
         for (int64_t job = 0; job < jobs; ++job) HWY_DYNAMIC_DISPATCH(RunJob)(a, job, tmp, taps);
+    }
+    if (chunks > 1) {
+        const int64_t T = g.taps, R = g.R[1], S = g.R[2], KD = g.R[0];
+        for (int64_t t = 0; t < T; ++t) {
+            const int64_t kd = t / (R * S), r = t / S % R, s = t % S;
+            const int64_t ud = g.flip ? KD - 1 - kd : kd, ur = g.flip ? R - 1 - r : r, us = g.flip ? S - 1 - s : s;
+            for (int64_t c = 0; c < g.C; ++c) {
+                float sum = partial[static_cast<size_t>(t * g.C + c)];
+                for (int64_t ch = 1; ch < chunks; ++ch) sum += partial[static_cast<size_t>((ch * T + t) * g.C + c)];
+                float* out = a.wo + c * g.ws[0] + ud * g.ws[2] + ur * g.ws[3] + us * g.ws[4];
+                *out = a.beta != 0.f ? a.alpha * sum + a.beta * *out : a.alpha * sum;
+            }
+        }
     }
 }
 }
