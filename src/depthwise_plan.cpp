@@ -6,9 +6,9 @@ namespace convx {
 
 const char* dwKernelName(DwKernel k) {
     static const char* const names[] = {
-        "f32_fwd_k3x3_s1_r4v1_w", "f32_fwd_k3x3_s2_r4v1_w", "f32_fwd_k5x5_s1_r4v1_w", "f32_fwd_k5x5_s2_r4v1_w",
-        "f32_fwd_kany_s1_r4v1_w", "f32_fwd_kany_s2_r4v1_w", "f32_fwd_kany_sany_r4v1_w", "f32_bwdd_kany_sany_phase_w",
-        "f32_bwdw_kany_sany_tapacc_w", "f32_fwd_kany_sany_v1_c", "f32_bwdd_kany_sany_v1_c", "f32_bwdw_kany_sany_v1_c",
+        "f32_fwd_k3x3_s1_flat_w", "f32_fwd_k3x3_s2_flat_w", "f32_fwd_k5x5_s1_flat_w", "f32_fwd_k5x5_s2_flat_w",
+        "f32_fwd_kany_s1_flat_w", "f32_fwd_kany_s2_flat_w", "f32_fwd_kany_sany_r4v1_w", "f32_bwdd_kany_sany_phasetile_w",
+        "f32_bwdw_kany_sany_flattaps_w", "f32_fwd_kany_sany_p4v2_c", "f32_bwdd_kany_sany_v2_c", "f32_bwdw_kany_sany_regtaps_c",
         "f32_fwd_kany_sany_mult_vm_c", "f32_bwdd_kany_sany_mult_vm_c", "f32_bwdw_kany_sany_mult_vm_c"};
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<int>(DwKernel::Count), "one name per kernel");
     const int i = static_cast<int>(k);
