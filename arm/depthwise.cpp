@@ -1,9 +1,11 @@
 // CONVX_ALGO_DEPTHWISE on the CPU: direct depthwise convolution (groups == C, any channel
 // multiplier), all three directions, written once with Google Highway and compiled for every
 // target Highway attains (SSE4/AVX2/AVX-512 on x86, NEON on aarch64), the best picked at run
-// time. Implicit padding everywhere: no padded copy of any tensor; interior tiles run unchecked
-// and the border is clipped per row and per tap. Each output element is summed by one job in a
-// fixed order, so the bits do not depend on the thread count. See docs/algorithms/depthwise.md.
+// time. Channels-first planes are copied into small zero-margined tiles split by stride phase,
+// so a plane is one range of whole vectors with a contiguous load per tap; channels-last runs
+// on the tensors themselves (interior pixels unchecked, borders clipped per tap). Each output
+// element is summed by one job, or by row chunks added in a fixed order, so the bits do not
+// depend on the thread count. See docs/algorithms/depthwise.md.
 // The kernels live in arm/depthwise_{fwd,bwdd,wgrad,mult}.inc, included below once per target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "arm/depthwise.cpp"
