@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "algo_check.h"
+#include "depthwise_checks.h"
 #include "depthwise_plan.h"
 #include "problem.h"
 
@@ -338,18 +339,7 @@ TEST_CASE("depthwise cpu: bitwise identical for 1, 2 and 3 threads", "[depthwise
         harness::Case c(s);
         INFO(c.describe());
         c.fill();
-        const harness::Buffer prior = c.output();
-        c.setThreads(1);
-        REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
-        const harness::Buffer one = c.output();
-        for (int t : {2, 3}) {
-            c.output() = prior;
-            c.setThreads(t);
-            REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
-            std::string detail;
-            INFO(t << " threads: " << detail);
-            CHECK(c.compareWith(one, prior, 0.0, &detail));
-        }
+        dwtest::checkThreadCounts(h.h, c, kAlgo);
     }
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "algo_check.h"
+#include "depthwise_checks.h"
 #include "problem.h"
 
 #ifdef CONVX_HAVE_HWY
@@ -157,18 +158,7 @@ TEST_CASE("depthwise flat forward: bitwise identical for 1, 2 and 3 threads", "[
         harness::Case c(s);
         INFO(c.describe());
         c.fill();
-        const harness::Buffer prior = c.output();
-        c.setThreads(1);
-        REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
-        const harness::Buffer one = c.output();
-        for (int t : {2, 3}) {
-            c.output() = prior;
-            c.setThreads(t);
-            REQUIRE_CONVX_OK(c.run(h.h, kAlgo));
-            std::string detail;
-            INFO(t << " threads: " << detail);
-            CHECK(c.compareWith(one, prior, 0.0, &detail));
-        }
+        dwtest::checkThreadCounts(h.h, c, kAlgo);
         ++ran;
     }
     CHECK(ran > 0);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "algo_check.h"
+#include "depthwise_checks.h"
 #include "problem.h"
 
 #ifdef CONVX_HAVE_HWY
@@ -193,18 +194,7 @@ TEST_CASE("depthwise dwwgrad: bitwise identical for 1, 2 and 3 threads", "[depth
         harness::Case c(s);
         INFO(c.describe());
         c.fill();
-        const harness::Buffer prior = c.output();
-        c.setThreads(1);
-        REQUIRE_CONVX_OK(c.run(h.h, CONVX_ALGO_DEPTHWISE));
-        const harness::Buffer one = c.output();
-        for (int t : {2, 3}) {
-            c.output() = prior;
-            c.setThreads(t);
-            REQUIRE_CONVX_OK(c.run(h.h, CONVX_ALGO_DEPTHWISE));
-            std::string detail;
-            INFO(t << " threads: " << detail);
-            CHECK(c.compareWith(one, prior, 0.0, &detail));
-        }
+        dwtest::checkThreadCounts(h.h, c, CONVX_ALGO_DEPTHWISE);
     }
 }
 
