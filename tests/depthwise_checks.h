@@ -1,12 +1,27 @@
-// What the depthwise test files share: the thread-count check every kernel rework must pass.
+// What the depthwise test files share: a uniform draw, the Highway target reset and the
+// thread-count check every kernel rework must pass.
 #pragma once
 
+#include <random>
 #include <string>
 
 #include "conv_harness.h"
 #include "test_util.h"
 
+#ifdef CONVX_HAVE_HWY
+#include <hwy/targets.h>
+#endif
+
 namespace dwtest {
+
+inline int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+#ifdef CONVX_HAVE_HWY
+// Gives Highway back its own target choice when a test that forced targets ends.
+struct ResetTargets {
+    ~ResetTargets() { hwy::SetSupportedTargetsForTest(0); }
+};
+#endif
 
 // Runs c with 1 thread, then with 2 and 3 from the same prior output: the kernels' jobs are a
 // function of the Problem, so the bits must not move.

@@ -26,7 +26,7 @@ constexpr convxConvAlgo_t kAlgo = CONVX_ALGO_DEPTHWISE;
 
 convx::Problem prob(const std::string& s) { return convx::parseProblem(s); }
 
-int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using dwtest::uni;
 
 }  // namespace
 
@@ -225,9 +225,7 @@ TEST_CASE("depthwise cpu: channels-last, vectors over channels (7x7 maps)", "[de
 TEST_CASE("depthwise cpu: channels-last with channel multiplier 2, 3 (interleaved) and 5 (gathered)", "[depthwise][conformance][mult]") {
     // Every Highway target the machine runs: the (de-)interleaving loads and stores and the
     // gathers/scatters differ per ISA. Channels 2..40: whole vectors, a scalar channel tail.
-    struct Reset {
-        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
-    } reset;
+    dwtest::ResetTargets reset;
     const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
     REQUIRE(!targets.empty());
     for (const int64_t t : targets) {
@@ -301,9 +299,7 @@ TEST_CASE("depthwise cpu: other layouts are rejected or handled, never wrong", "
 TEST_CASE("depthwise cpu: every Highway target this machine runs", "[depthwise][conformance][targets]") {
     // The other families run the best target only; here each one the machine supports in turn
     // (e.g. SSE4, AVX2 and AVX-512 on one x86), through Highway's own test hook.
-    struct Reset {
-        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
-    } reset;
+    dwtest::ResetTargets reset;
     const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
     REQUIRE(!targets.empty());
     for (const int64_t t : targets) {

@@ -23,7 +23,7 @@ namespace {
 
 constexpr convxConvAlgo_t kAlgo = CONVX_ALGO_DEPTHWISE;
 
-int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using dwtest::uni;
 
 AlgoCheck bwdFamily(uint64_t seed, int count) {
     AlgoCheck c;
@@ -173,9 +173,7 @@ TEST_CASE("depthwise bwd_d: hand-picked edges", "[depthwise][dwbwdd][conformance
 }
 
 TEST_CASE("depthwise bwd_d: every Highway target (phase tiles and rotated channels-last)", "[depthwise][dwbwdd][targets]") {
-    struct Reset {
-        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
-    } reset;
+    dwtest::ResetTargets reset;
     const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
     REQUIRE(!targets.empty());
     for (const int64_t t : targets) {

@@ -24,7 +24,7 @@ namespace {
 
 constexpr convxConvAlgo_t kAlgo = CONVX_ALGO_DEPTHWISE;
 
-int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using dwtest::uni;
 
 // An NCHW depthwise problem for the flat form: square windows 1/3/5/7 (or any 1..7), W stride
 // 1 or 2 (H stride 1..3), dilation 1..2, padding 0..k+2, maps 1..9 or 13..30 wide, enough
@@ -66,14 +66,10 @@ AlgoCheck flatFamily(Dir dir, uint64_t seed, int count) {
     return c;
 }
 
-struct ResetTargets {
-    ~ResetTargets() { hwy::SetSupportedTargetsForTest(0); }
-};
-
 }  // namespace
 
 TEST_CASE("depthwise flat forward: small and mid maps, strides, padding, every target", "[depthwise][dwfwd][targets]") {
-    ResetTargets reset;
+    dwtest::ResetTargets reset;
     const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
     REQUIRE(!targets.empty());
     for (size_t ti = 0; ti < targets.size(); ++ti) {
@@ -90,7 +86,7 @@ TEST_CASE("depthwise flat forward: small and mid maps, strides, padding, every t
 }
 
 TEST_CASE("depthwise flat forward: hand-picked edges", "[depthwise][dwfwd]") {
-    ResetTargets reset;
+    dwtest::ResetTargets reset;
     // Each on every target: the network shapes of the flat form (7x7 and 14x14 planes, stride 2
     // with odd and even input widths), 1x1 maps, a window larger than the map, padding beyond
     // the window, negative padding through backward-data, dilation that makes the row pitch grow.

@@ -24,7 +24,7 @@ using harness::Spec;
 
 namespace {
 
-int uni(std::mt19937_64& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+using dwtest::uni;
 
 AlgoCheck wgFamily(uint64_t seed, int count) {
     AlgoCheck c;
@@ -156,9 +156,7 @@ TEST_CASE("depthwise dwwgrad: channels-last row chunks with partial sums, 1-D an
 }
 
 TEST_CASE("depthwise dwwgrad: every Highway target", "[depthwise][dwwgrad][targets]") {
-    struct Reset {
-        ~Reset() { hwy::SetSupportedTargetsForTest(0); }
-    } reset;
+    dwtest::ResetTargets reset;
     const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
     REQUIRE(!targets.empty());
     for (const int64_t t : targets) {
